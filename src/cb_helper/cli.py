@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any, Optional
 
 import click
 
@@ -16,13 +17,13 @@ from cb_helper import __version__
 from cb_helper.errors import CbError, ExitStatus
 
 #: Subcommands that live beside the helper (simulator, runner): ``name -> "module:attribute"``.
-LAZY_COMMANDS: Dict[str, Tuple[str, str]] = {}
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {}
 
 
 class LazyGroup(click.Group):
     """A group whose extra subcommands are imported only when used."""
 
-    def list_commands(self, ctx: click.Context) -> List[str]:
+    def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
@@ -34,7 +35,7 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-CONTEXT_SETTINGS: Dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Optional, Union
 
 from cb_helper.errors import BadInput
 
@@ -98,7 +99,7 @@ ParameterValue = Union[str, int, bool]
 _INT_LITERAL = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
 
 
-def parse_parameter(text: str) -> Tuple[str, ParameterValue]:
+def parse_parameter(text: str) -> tuple[str, ParameterValue]:
     """Parse one ``KEY=VALUE``: ``true``/``false`` become booleans, integer literals integers.
 
     Everything else stays a string (``007`` included, so a zero-padded value is not mangled).
@@ -120,7 +121,7 @@ def parse_parameter(text: str) -> Tuple[str, ParameterValue]:
     return key, value
 
 
-def parse_parameters_json(text: str) -> Dict[str, Any]:
+def parse_parameters_json(text: str) -> dict[str, Any]:
     """Parse ``--parameters-json``: a JSON object whose values keep their JSON types."""
     try:
         data = json.loads(text)
@@ -145,7 +146,7 @@ def check_parameter_limits(parameters: Mapping[str, Any]) -> None:
                 f"pipeline parameter key {_clip(key)!r} is {len(key)} characters long "
                 f"(expected at most {MAX_PARAMETER_KEY_LENGTH})"
             )
-        if isinstance(value, bool) or isinstance(value, (int, float)):
+        if isinstance(value, (bool, int, float)):
             size = len(json.dumps(value))
         elif isinstance(value, str):
             size = len(value)
@@ -158,9 +159,9 @@ def check_parameter_limits(parameters: Mapping[str, Any]) -> None:
             )
 
 
-def merge_parameters(pairs: Iterable[str], parameters_json: Optional[str]) -> Dict[str, Any]:
+def merge_parameters(pairs: Iterable[str], parameters_json: Optional[str]) -> dict[str, Any]:
     """``--parameters-json`` first, then each ``--parameter KEY=VALUE`` on top; limits checked."""
-    merged: Dict[str, Any] = parse_parameters_json(parameters_json) if parameters_json else {}
+    merged: dict[str, Any] = parse_parameters_json(parameters_json) if parameters_json else {}
     for pair in pairs:
         key, value = parse_parameter(pair)
         merged[key] = value
