@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 ## make demo: rehearse the circleback on the embedded simulator
 demo: $(STAMP)
-	$(BIN)/python -m cb_helper.demo
+	$(BIN)/python -m tools.demo
 
 ## make test: lint, type check and every test
 test: lint typecheck unit
