@@ -1,23 +1,35 @@
-"""The ``cb-helper`` command line: a thin click layer over :mod:`cb_helper.circleback`.
+"""The ``cb-helper`` command line: a thin click layer over the library modules.
 
-Heavy modules (requests, jq, yaml, the simulator, the runner) are imported inside the commands, so
-``cb-helper --version`` starts fast.
+It parses and validates input (before any API call), calls one library function, renders the result and maps
+errors to exit statuses in one place (:func:`main`). Heavy modules (requests, jq, the simulator, the runner) are
+imported inside the commands, so ``cb-helper --version`` starts fast.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
+import time
 from collections.abc import Sequence
-from typing import Any, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import click
 
 from cb_helper import __version__
-from cb_helper.errors import CbError, ExitStatus
+from cb_helper.errors import BadInput, CbError, ExitStatus, WaitTimeout
 
-#: Subcommands that live beside the helper (simulator, runner): ``name -> "module:attribute"``.
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {}
+if TYPE_CHECKING:
+    from cb_helper.client import CircleCIClient
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Subcommands that live beside the helper (simulator, runner): ``name -> (module, attribute)``.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "sim": ("cb_helper.sim.cli", "sim"),
+    "rehearse": ("cb_helper.rehearse.cli", "rehearse"),
+}
 
 
 class LazyGroup(click.Group):
@@ -29,31 +41,417 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
         if cmd_name in LAZY_COMMANDS:
             module_name, attribute = LAZY_COMMANDS[cmd_name]
-            command = getattr(importlib.import_module(module_name), attribute)
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                return None
+            command = getattr(module, attribute)
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
 
 
-CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+def api_options(func: F) -> F:
+    """``--host`` and ``--token-env``, shared by every command that calls the API."""
+    func = click.option(
+        "--token-env",
+        default="CIRCLE_TOKEN",
+        show_default=True,
+        metavar="NAME",
+        help="Environment variable holding the CircleCI personal API token (the token itself is never an option).",
+    )(func)
+    return click.option(
+        "--host",
+        envvar="CIRCLECI_HOST",
+        default="https://circleci.com",
+        show_default=True,
+        metavar="URL",
+        help="CircleCI host (CircleCI Server, or the embedded simulator); env CIRCLECI_HOST.",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+
+
+def make_client(host: str, token_env: str) -> CircleCIClient:
+    """Validate host and token (exit 2 when wrong), then build the client. No request is sent here."""
+    from cb_helper.auth import read_token
+    from cb_helper.client import CircleCIClient, normalize_host
+
+    normalize_host(host)
+    token = read_token(token_env)
+    return CircleCIClient(host, token)
+
+
+class Progress:
+    """Progress on stderr: one live line on a terminal, plain periodic lines otherwise (CI logs)."""
+
+    def __init__(self, every: float = 30.0) -> None:
+        self.live = sys.stderr.isatty()
+        self.every = every
+        self._last_text = ""
+        self._last_time = 0.0
+        self._width = 0
+
+    def __call__(self, text: str) -> None:
+        if self.live:
+            padded = text.ljust(self._width)
+            self._width = len(text)
+            click.echo("\r" + padded, nl=False, err=True)
+            return
+        now = time.monotonic()
+        if text != self._last_text or now - self._last_time >= self.every:
+            click.echo(text, err=True)
+            self._last_text, self._last_time = text, now
+
+    def done(self) -> None:
+        if self.live and self._width:
+            click.echo("", err=True)
+            self._width = 0
+
+
+def _uuid(value: str, option: str) -> str:
+    from cb_helper.vocabulary import parse_uuid
+
+    return parse_uuid(value, option)
+
+
+def _positive(value: float, option: str) -> float:
+    if value <= 0:
+        raise BadInput(f"{option} {value:g} is not a positive number of seconds")
+    return value
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="cb-helper", message="%(prog)s %(version)s")
-@click.option(
-    "--debug", is_flag=True, help="Show API calls and tracebacks on stderr (the token is never shown)."
-)
+@click.option("--debug", is_flag=True, help="Log API calls and show tracebacks on stderr (the token is never shown).")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """Cross-project pipeline orchestration for CircleCI: trigger, circle back, check status."""
+    """Cross-project pipeline orchestration for CircleCI: trigger, circle back, check status.
+
+    Exit statuses: 0 success, 1 downstream failed, 2 bad input, 3 API error or refusal, 4 timed out,
+    5 downstream canceled or never started.
+    """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    _configure_logging(debug)
+
+
+@cli.command()
+@click.option("--project", required=True, metavar="SLUG", help="Downstream project, e.g. gh/acme/api.")
+@click.option("--branch", metavar="BRANCH", help="Branch to build (exactly one of --branch and --tag).")
+@click.option("--tag", metavar="TAG", help="Tag to build.")
+@click.option("--definition-id", metavar="UUID", help="Pipeline definition (uses the pipeline/run endpoint).")
+@click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Pipeline parameter; repeatable.")
+@click.option("--parameters-json", metavar="JSON", help="Pipeline parameters as a JSON object (exact types).")
+@click.option("--id-file", type=click.Path(dir_okay=False), help="Also write the new pipeline id to this file.")
+@click.option("--verify-start/--no-verify-start", default=True, show_default=True, help="Wait until it really runs.")
+@click.option("--start-timeout", type=float, default=120.0, show_default=True, metavar="SECONDS")
+@json_option
+@api_options
+def trigger(
+    project: str,
+    branch: Optional[str],
+    tag: Optional[str],
+    definition_id: Optional[str],
+    parameters: tuple[str, ...],
+    parameters_json: Optional[str],
+    id_file: Optional[str],
+    verify_start: bool,
+    start_timeout: float,
+    as_json: bool,
+    host: str,
+    token_env: str,
+) -> None:
+    """Trigger a downstream pipeline and print its id.
+
+    By default it then waits until the pipeline really started (state created, a workflow exists); a pipeline
+    that errored (e.g. a broken config) fails at once with exit status 5.
+
+    Example:
+
+        cb-helper trigger --project gh/acme/api --branch main --parameter triggering-pipeline-id=$CIRCLE_PIPELINE_ID
+    """
+    from cb_helper.polling import Poller
+    from cb_helper.render import to_json
+    from cb_helper.trigger import TriggerRequest, verify_started
+    from cb_helper.trigger import trigger as send_trigger
+    from cb_helper.vocabulary import merge_parameters
+
+    request = TriggerRequest.build(
+        project,
+        branch=branch,
+        tag=tag,
+        parameters=merge_parameters(parameters, parameters_json),
+        definition_id=definition_id,
+    )
+    _positive(start_timeout, "--start-timeout")
+    target = _prepare_output_file(id_file)
+    client = make_client(host, token_env)
+    result = send_trigger(client, request)
+    if target is not None:
+        target.write_text(result.id + "\n", encoding="utf-8")
+    click.echo(f"triggered pipeline {result.id} on {request.project}", err=True)
+    if verify_start:
+        progress = Progress()
+        try:
+            verify_started(client, result, Poller(timeout=start_timeout, interval=1, max_interval=10), progress)
+        finally:
+            progress.done()
+        names = ", ".join(f"{w.get('name')} ({w.get('status')})" for w in result.workflows)
+        click.echo(f"pipeline {result.id} started: {names}", err=True)
+    if as_json:
+        pipeline = result.pipeline
+        data = {key: pipeline.get(key) for key in ("id", "number", "state", "created_at")}
+        if verify_start:
+            data["workflows"] = [{k: w.get(k) for k in ("id", "name", "status")} for w in result.workflows]
+        click.echo(to_json(data))
+    else:
+        click.echo(result.id)
+
+
+@cli.command()
+@click.option("--job-name", required=True, metavar="NAME", help="Name of the upstream approval job.")
+@click.option("--workflow-id", metavar="ID", help="Upstream workflow holding the job (exact).")
+@click.option("--pipeline-id", metavar="ID", help="Upstream pipeline; its workflow is chosen safely.")
+@click.option("--workflow-name", metavar="NAME", help="With --pipeline-id: only this workflow.")
+@click.option("--allow-project", "allow_projects", multiple=True, metavar="SLUG", help="Refuse other projects.")
+@click.option("--if-triggered", is_flag=True, help="Do nothing (exit 0) when every id given is empty.")
+@click.option("--hold-timeout", type=float, default=300.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for a job that is still blocked to go on hold.")  # fmt: skip
+@json_option
+@api_options
+def approve(
+    job_name: str,
+    workflow_id: Optional[str],
+    pipeline_id: Optional[str],
+    workflow_name: Optional[str],
+    allow_projects: tuple[str, ...],
+    if_triggered: bool,
+    hold_timeout: float,
+    as_json: bool,
+    host: str,
+    token_env: str,
+) -> None:
+    """Circle back: approve the upstream's approval job.
+
+    Already approved is success. A job that is not an approval job, a missing job (the names that exist are
+    listed) or a project outside --allow-project is refused; nothing is approved then.
+
+    Example:
+
+        cb-helper approve --job-name wait-for-downstream --workflow-id "$UPSTREAM_WORKFLOW_ID"
+    """
+    from cb_helper.approve import approve_hold
+    from cb_helper.polling import Poller
+    from cb_helper.render import to_json
+    from cb_helper.vocabulary import ProjectSlug
+
+    workflow_id = (workflow_id or "").strip() or None
+    pipeline_id = (pipeline_id or "").strip() or None
+    if workflow_id is None and pipeline_id is None:
+        if if_triggered:
+            click.echo(
+                "no upstream workflow or pipeline id: not triggered by an upstream, nothing to approve", err=True
+            )
+            return
+        raise BadInput("give --workflow-id or --pipeline-id (both are empty or missing)")
+    if not job_name.strip():
+        raise BadInput("--job-name '' is empty (expected the name of the upstream approval job)")
+    if workflow_name is not None and not workflow_name.strip():
+        raise BadInput("--workflow-name '' is empty (expected a workflow name)")
+    if workflow_id is not None:
+        workflow_id = _uuid(workflow_id, "--workflow-id")
+    if pipeline_id is not None:
+        pipeline_id = _uuid(pipeline_id, "--pipeline-id")
+    allowed = [str(ProjectSlug.parse(slug)) for slug in allow_projects]
+    _positive(hold_timeout, "--hold-timeout")
+    client = make_client(host, token_env)
+    progress = Progress()
+    try:
+        result = approve_hold(
+            client,
+            job_name=job_name,
+            workflow_id=workflow_id,
+            pipeline_id=pipeline_id,
+            workflow_name=workflow_name,
+            allow_projects=allowed,
+            poller=Poller(timeout=hold_timeout, interval=2, max_interval=10),
+            on_progress=progress,
+        )
+    finally:
+        progress.done()
+    workflow = result.workflow
+    where = f"workflow {workflow.get('name')} ({workflow.get('id')}) of {workflow.get('project_slug')}"
+    if result.already_approved:
+        click.echo(f"{job_name} in {where} was already approved", err=True)
+    else:
+        click.echo(f"approved {job_name} in {where}", err=True)
+    if as_json:
+        click.echo(to_json(result.as_dict()))
+
+
+@cli.command()
+@click.option("--pipeline-id", metavar="ID", help="The downstream pipeline.")
+@click.option("--id-file", type=click.Path(dir_okay=False), help="Read the pipeline id from this file.")
+@click.option("--wait", is_flag=True, help="Wait until every workflow is terminal.")
+@click.option("--timeout", type=float, default=1800.0, show_default=True, metavar="SECONDS", help="With --wait.")
+@click.option("--interval", type=float, default=5.0, show_default=True, metavar="SECONDS", help="First poll interval.")
+@json_option
+@api_options
+def status(
+    pipeline_id: Optional[str],
+    id_file: Optional[str],
+    wait: bool,
+    timeout: float,
+    interval: float,
+    as_json: bool,
+    host: str,
+    token_env: str,
+) -> None:
+    """Report a pipeline's workflows and exit with its verdict.
+
+    Every workflow counts (a rerun supersedes its earlier run). Without --wait, a pipeline still running exits
+    with status 4, like a wait that ran out.
+
+    Example:
+
+        cb-helper status --id-file workspace/pipeline-id --wait --timeout 3600
+    """
+    from cb_helper.polling import Poller
+    from cb_helper.render import progress_line, to_json, verdict_lines
+    from cb_helper.status import settle
+
+    pid = _read_pipeline_id(pipeline_id, id_file)
+    _positive(timeout, "--timeout")
+    _positive(interval, "--interval")
+    client = make_client(host, token_env)
+    progress = Progress()
+    poller = Poller(timeout=timeout, interval=interval, max_interval=max(interval, 30.0)) if wait else None
+    try:
+        verdict = settle(client, pid, poller, lambda v: progress(progress_line(v)))
+    finally:
+        progress.done()
+    if as_json:
+        click.echo(to_json(verdict.as_dict()))
+    else:
+        for line in verdict_lines(verdict):
+            click.echo(line)
+    if verdict.conclusion == "pending":
+        detail = "still running" if not wait else f"not finished after {timeout:g}s"
+        raise WaitTimeout(f"pipeline {pid} is {detail}" + ("" if wait else " (add --wait to wait for it)"))
+    code = verdict.exit_status
+    if code != ExitStatus.OK:
+        click.echo(f"cb-helper: downstream pipeline {pid} {verdict.conclusion}", err=True)
+        click.get_current_context().exit(int(code))
+
+
+@cli.command()
+@click.option("--pipeline-id", required=True, metavar="ID")
+@click.option("--jq", "jq_expr", metavar="EXPR", help="Filter the JSON array with jq (strings print raw).")
+@api_options
+def workflows(pipeline_id: str, jq_expr: Optional[str], host: str, token_env: str) -> None:
+    """Print every workflow of a pipeline (all pages) as one JSON array."""
+    pid = _uuid(pipeline_id, "--pipeline-id")
+    _print_list(f"/pipeline/{pid}/workflow", jq_expr, host, token_env)
+
+
+@cli.command()
+@click.option("--workflow-id", required=True, metavar="ID")
+@click.option("--jq", "jq_expr", metavar="EXPR", help="Filter the JSON array with jq (strings print raw).")
+@api_options
+def jobs(workflow_id: str, jq_expr: Optional[str], host: str, token_env: str) -> None:
+    """Print every job of a workflow (all pages) as one JSON array.
+
+    Example:
+
+        cb-helper jobs --workflow-id "$ID" --jq '.[] | select(.name == "hold") | .id'
+    """
+    wid = _uuid(workflow_id, "--workflow-id")
+    _print_list(f"/workflow/{wid}/job", jq_expr, host, token_env)
+
+
+@cli.command()
+@click.option("--pipeline-id", required=True, metavar="ID")
+@api_options
+def cancel(pipeline_id: str, host: str, token_env: str) -> None:
+    """Cancel every workflow of a pipeline that has not finished; print the ids it canceled."""
+    from cb_helper.cancel import cancel_pipeline
+
+    pid = _uuid(pipeline_id, "--pipeline-id")
+    client = make_client(host, token_env)
+    canceled = cancel_pipeline(client, pid)
+    for workflow in canceled:
+        click.echo(workflow["id"])
+    click.echo(f"canceled {len(canceled)} workflow(s) of pipeline {pid}", err=True)
+
+
+def _print_list(path: str, jq_expr: Optional[str], host: str, token_env: str) -> None:
+    from cb_helper.render import compile_jq, jq_lines, to_json
+
+    program = compile_jq(jq_expr) if jq_expr is not None else None
+    client = make_client(host, token_env)
+    items = list(client.paginate(path))
+    if program is None:
+        click.echo(to_json(items))
+        return
+    for line in jq_lines(program, items):
+        click.echo(line)
+
+
+def _prepare_output_file(path: Optional[str]) -> Optional[Path]:
+    if path is None:
+        return None
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"--id-file {path!r} cannot be written ({exc.strerror})") from None
+    if target.exists() and not target.is_file():
+        raise BadInput(f"--id-file {path!r} is not a regular file")
+    return target
+
+
+def _read_pipeline_id(pipeline_id: Optional[str], id_file: Optional[str]) -> str:
+    if (pipeline_id is None) == (id_file is None):
+        raise BadInput("give exactly one of --pipeline-id and --id-file")
+    if id_file is not None:
+        try:
+            text = Path(id_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise BadInput(
+                f"--id-file {id_file!r} cannot be read ({exc.strerror}); "
+                "expected the file written by cb-helper trigger --id-file"
+            ) from None
+        return _uuid(text, f"pipeline id in {id_file}")
+    assert pipeline_id is not None
+    return _uuid(pipeline_id, "--pipeline-id")
+
+
+def _configure_logging(debug: bool) -> None:
+    logger = logging.getLogger("cb_helper")
+    if not any(getattr(h, "_cb_helper", False) for h in logger.handlers):
+        handler: logging.Handler = logging.StreamHandler()  # stderr
+        handler.setFormatter(logging.Formatter("cb-helper: %(message)s"))
+        handler._cb_helper = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False
+    for handler in logger.handlers:
+        if getattr(handler, "_cb_helper", False) and isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI and return its exit status (testable without exiting)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="cb-helper", standalone_mode=False)
+        cli.main(args=args, prog_name="cb-helper", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
@@ -61,10 +459,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     except click.ClickException as exc:
         exc.show()
-        return ExitStatus.USAGE if exc.exit_code == 2 else int(exc.exit_code)
+        return int(ExitStatus.USAGE)
     except CbError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
         click.echo(f"cb-helper: error: {exc}", err=True)
         return int(exc.exit_status)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(f"cb-helper: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+        return int(ExitStatus.API)
     return 0
 
 

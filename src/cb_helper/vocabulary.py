@@ -128,9 +128,7 @@ def parse_parameters_json(text: str) -> dict[str, Any]:
     except ValueError as exc:
         raise BadInput(f"--parameters-json {_clip(text)!r} is not valid JSON ({exc.args[0]})") from None
     if not isinstance(data, dict):
-        raise BadInput(
-            f'--parameters-json {_clip(text)!r} is not a JSON object (expected {{"key": value, ...}})'
-        )
+        raise BadInput(f'--parameters-json {_clip(text)!r} is not a JSON object (expected {{"key": value, ...}})')
     return data
 
 
@@ -226,11 +224,7 @@ class ProjectSlug:
     @classmethod
     def parse(cls, text: str) -> ProjectSlug:
         parts = text.split("/") if isinstance(text, str) else []
-        if (
-            len(parts) != 3
-            or not all(_SEGMENT.match(p) for p in parts)
-            or any(p in (".", "..") for p in parts)
-        ):
+        if len(parts) != 3 or not all(_SEGMENT.match(p) for p in parts) or any(p in (".", "..") for p in parts):
             raise BadInput(
                 f"project slug {_clip(str(text))!r} is malformed "
                 "(expected provider/organization/project, e.g. gh/acme/api or circleci/<org-id>/<project-id>)"

@@ -1,0 +1,179 @@
+"""Circle back: find the upstream's approval job by name and approve it, refusing anything doubtful.
+
+Never ``items[0]``: with only a pipeline id, the workflow is the one holding an ``on_hold`` approval job of that
+name (newest first, so a rerun wins), or the one named explicitly. Nothing is approved when the job is not an
+approval job, when it does not exist, or when its project is not allowed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from cb_helper.client import CircleCIClient
+from cb_helper.errors import AmbiguousRequest, ApiError, LookupFailed, Refused, WaitTimeout
+from cb_helper.polling import Poller
+from cb_helper.vocabulary import JOB_PENDING, same_project
+
+log = logging.getLogger("cb_helper")
+
+
+@dataclass
+class ApprovalResult:
+    workflow: dict[str, Any]
+    job: dict[str, Any]
+    already_approved: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "workflow_id": self.workflow.get("id"),
+            "workflow_name": self.workflow.get("name"),
+            "pipeline_id": self.workflow.get("pipeline_id"),
+            "project_slug": self.workflow.get("project_slug"),
+            "job_id": self.job.get("id"),
+            "job_name": self.job.get("name"),
+            "approved": True,
+            "already_approved": self.already_approved,
+        }
+
+
+def find_job(client: CircleCIClient, workflow_id: str, name: str) -> tuple[Optional[dict[str, Any]], list[str]]:
+    """The job called ``name`` (stops paging at the first match) and the names seen on the way."""
+    seen: list[str] = []
+    for job in client.paginate(f"/workflow/{workflow_id}/job"):
+        if job.get("name") == name:
+            return job, seen
+        seen.append(str(job.get("name")))
+    return None, seen
+
+
+def approve_hold(
+    client: CircleCIClient,
+    *,
+    job_name: str,
+    workflow_id: Optional[str] = None,
+    pipeline_id: Optional[str] = None,
+    workflow_name: Optional[str] = None,
+    allow_projects: Sequence[str] = (),
+    poller: Optional[Poller] = None,
+    on_progress: Optional[Callable[[str], None]] = None,
+) -> ApprovalResult:
+    """Approve the approval job ``job_name`` of the upstream workflow; see the module docstring."""
+    candidates = _candidate_workflows(client, workflow_id, pipeline_id, workflow_name)
+    _check_allowed(candidates, allow_projects)
+    poller = poller or Poller(timeout=300, interval=2, max_interval=10)
+    while True:
+        workflow, job = _pick(client, candidates, job_name)
+        status = job.get("status")
+        if status == "on_hold":
+            return _approve(client, workflow, job)
+        if status == "success":
+            log.info("job %s in workflow %s was already approved", job_name, workflow.get("id"))
+            return ApprovalResult(workflow, job, already_approved=True)
+        if status not in JOB_PENDING:
+            raise Refused(
+                f"approval job {job_name!r} in workflow {workflow.get('name')!r} ({workflow.get('id')}) is "
+                f"{status}; nothing to approve"
+            )
+        # blocked/queued: the jobs it requires (e.g. the trigger job itself) have not finished yet.
+        if on_progress:
+            on_progress(f"approval job {job_name!r} is {status}; waiting until it is on hold")
+        if not poller.wait():
+            raise WaitTimeout(
+                f"approval job {job_name!r} in workflow {workflow.get('id')} was still {status} after "
+                f"{poller.timeout:g}s; nothing approved"
+            )
+        if pipeline_id and not workflow_id:
+            candidates = _candidate_workflows(client, None, pipeline_id, workflow_name)
+
+
+def _candidate_workflows(
+    client: CircleCIClient,
+    workflow_id: Optional[str],
+    pipeline_id: Optional[str],
+    workflow_name: Optional[str],
+) -> list[dict[str, Any]]:
+    if workflow_id:
+        workflow = client.get(f"/workflow/{workflow_id}")
+        if pipeline_id and workflow.get("pipeline_id") != pipeline_id:
+            raise Refused(
+                f"workflow {workflow_id} belongs to pipeline {workflow.get('pipeline_id')}, "
+                f"not to pipeline {pipeline_id}; nothing approved"
+            )
+        if workflow_name and workflow.get("name") != workflow_name:
+            raise Refused(
+                f"workflow {workflow_id} is named {workflow.get('name')!r}, not {workflow_name!r}; nothing approved"
+            )
+        return [workflow]
+    assert pipeline_id
+    workflows = list(client.paginate(f"/pipeline/{pipeline_id}/workflow"))
+    if workflow_name:
+        named = [w for w in workflows if w.get("name") == workflow_name]
+        if not named:
+            raise LookupFailed(
+                f"pipeline {pipeline_id} has no workflow named {workflow_name!r} "
+                f"(it has: {_names(w.get('name') for w in workflows)})"
+            )
+        workflows = named
+    if not workflows:
+        raise LookupFailed(f"pipeline {pipeline_id} has no workflows; nothing to approve")
+    return sorted(workflows, key=lambda w: str(w.get("created_at") or ""), reverse=True)
+
+
+def _check_allowed(workflows: list[dict[str, Any]], allow_projects: Sequence[str]) -> None:
+    if not allow_projects:
+        return
+    for workflow in workflows:
+        slug = str(workflow.get("project_slug"))
+        if not any(same_project(slug, allowed) for allowed in allow_projects):
+            raise Refused(
+                f"workflow {workflow.get('id')} belongs to project {slug}, which is not among the allowed "
+                f"projects ({', '.join(allow_projects)}); nothing approved"
+            )
+
+
+def _pick(
+    client: CircleCIClient, workflows: list[dict[str, Any]], job_name: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The (workflow, job) to act on: an ``on_hold`` one, newest first; else the newest that has the job."""
+    found: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    names: list[str] = []
+    for workflow in workflows:
+        job, seen = find_job(client, str(workflow["id"]), job_name)
+        if job is None:
+            names = names or seen
+            continue
+        if job.get("type") != "approval":
+            raise Refused(
+                f"job {job_name!r} in workflow {workflow.get('name')!r} ({workflow.get('id')}) is a "
+                f"{job.get('type')} job, not an approval job; nothing approved"
+            )
+        if job.get("status") == "on_hold":
+            return workflow, job
+        found.append((workflow, job))
+    if found:
+        return found[0]
+    where = workflows[0].get("id") if len(workflows) == 1 else f"{len(workflows)} workflows"
+    raise LookupFailed(f"no job named {job_name!r} in {where} (jobs there: {_names(names)}); nothing approved")
+
+
+def _approve(client: CircleCIClient, workflow: dict[str, Any], job: dict[str, Any]) -> ApprovalResult:
+    request_id = job.get("approval_request_id") or job.get("id")
+    path = f"/workflow/{workflow['id']}/approve/{request_id}"
+    try:
+        client.post(path)
+    except (AmbiguousRequest, ApiError) as exc:
+        # The approval may have landed (lost answer) or someone else approved first: look before failing.
+        current, _ = find_job(client, str(workflow["id"]), str(job.get("name")))
+        if current is not None and current.get("status") == "success":
+            log.info("approval of %s confirmed by re-reading the job", job.get("name"))
+            return ApprovalResult(workflow, current, already_approved=isinstance(exc, ApiError))
+        raise
+    return ApprovalResult(workflow, {**job, "status": "success"}, already_approved=False)
+
+
+def _names(names: Iterable[object]) -> str:
+    listed = sorted({str(n) for n in names})
+    return ", ".join(listed) if listed else "none"

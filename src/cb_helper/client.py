@@ -1,0 +1,288 @@
+"""CircleCIClient: one session, the token as a header, timeouts, retries, errors and pagination.
+
+A library, usable without click. Every call goes through :meth:`CircleCIClient.request`; every list goes
+through :meth:`CircleCIClient.paginate`, a generator that follows ``next_page_token``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, Callable, Optional
+from urllib.parse import quote, urlsplit
+
+import requests
+import requests.adapters
+
+from cb_helper import __version__
+from cb_helper.auth import Token
+from cb_helper.errors import (
+    AmbiguousRequest,
+    ApiError,
+    CbError,
+    NetworkError,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
+from cb_helper.retry import RetryPolicy
+
+log = logging.getLogger("cb_helper.http")
+
+DEFAULT_HOST = "https://circleci.com"
+API_PREFIX = "/api/v2"
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+DEFAULT_MAX_PAGES = 500
+USER_AGENT = f"cb-helper/{__version__} (+https://github.com/circleback/circleback)"
+TOKEN_HEADER = "Circle-Token"
+
+
+class _Session(requests.Session):
+    """A session that drops the token header whenever a redirect leaves the origin."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+        original = response.request.url or ""
+        target = prepared_request.url or ""
+        if TOKEN_HEADER in prepared_request.headers and self.should_strip_auth(original, target):  # type: ignore[no-untyped-call]
+            del prepared_request.headers[TOKEN_HEADER]
+
+
+def normalize_host(host: str) -> str:
+    """``https://circleci.com/`` -> ``https://circleci.com``; refuses anything that is not an http(s) origin."""
+    from cb_helper.errors import BadInput
+
+    text = (host or "").strip().rstrip("/")
+    if text.endswith(API_PREFIX):
+        text = text[: -len(API_PREFIX)]
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise BadInput(f"host {host!r} is not an http(s) URL (expected e.g. https://circleci.com)")
+    return text
+
+
+class CircleCIClient:
+    """A small CircleCI API v2 client."""
+
+    def __init__(
+        self,
+        host: str,
+        token: Token,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: Optional[RetryPolicy] = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.host = normalize_host(host)
+        self.base_url = self.host + API_PREFIX
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.max_pages = max_pages
+        self._sleep = sleep
+        self._token = token
+        self.session = _Session()
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        adapter = requests.adapters.HTTPAdapter(max_retries=0, pool_maxsize=4)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def __repr__(self) -> str:
+        return f"CircleCIClient(host={self.host!r}, token={self._token!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> CircleCIClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transport ---------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Optional[Mapping[str, str]] = None,
+        body: Any = None,
+        post_retry_safe: bool = False,
+    ) -> Any:
+        """Send one API call (with retries where they are safe) and return the decoded JSON body.
+
+        A GET is retried on :data:`~cb_helper.retry.RETRY_STATUSES`, connection errors, timeouts and unreadable
+        bodies. A POST is re-sent only when the server certainly did not act on it (rate limited, or the
+        connection was never established); otherwise :class:`AmbiguousRequest` is raised and the caller decides.
+        ``post_retry_safe`` marks a POST as idempotent, retried like a GET.
+        """
+        idempotent = method == "GET" or post_retry_safe
+        url = self.base_url + path
+        headers = {TOKEN_HEADER: self._token.reveal()}
+        if method != "GET":
+            headers["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            attempt += 1
+            last_try = attempt >= self.retry.max_attempts
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=body if method != "GET" else None,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+            except requests.exceptions.ConnectionError as exc:
+                never_connected = _never_connected(exc)
+                log.debug("%s %s -> connection failed (%s)", method, path, type(exc).__name__)
+                if last_try or not (idempotent or never_connected):
+                    raise self._network_error(method, path, exc, idempotent or never_connected) from None
+                self._backoff(attempt, None)
+                continue
+            except requests.exceptions.Timeout as exc:
+                log.debug("%s %s -> timed out", method, path)
+                connect_timeout = isinstance(exc, requests.exceptions.ConnectTimeout)
+                if last_try or not (idempotent or connect_timeout):
+                    raise self._network_error(method, path, exc, idempotent or connect_timeout) from None
+                self._backoff(attempt, None)
+                continue
+            except requests.exceptions.RequestException as exc:
+                raise NetworkError(f"{method} {path} failed: {type(exc).__name__}") from None
+
+            elapsed = time.monotonic() - started
+            log.debug("%s %s%s -> %s (%.2fs)", method, path, _query_text(params), response.status_code, elapsed)
+            status = response.status_code
+            retryable = idempotent or status in self.retry.post_safe_statuses
+            if status in self.retry.statuses and retryable and not last_try:
+                self._backoff(attempt, response.headers.get("Retry-After"))
+                continue
+            if status >= 400 or (status in self.retry.statuses):
+                raise self._api_error(method, path, response, idempotent)
+            try:
+                return response.json() if response.content else None
+            except ValueError:
+                log.debug("%s %s -> unreadable body", method, path)
+                if idempotent and not last_try:
+                    self._backoff(attempt, None)
+                    continue
+                if not idempotent:
+                    raise AmbiguousRequest(
+                        f"{method} {path} answered HTTP {status} with a body that is not JSON; "
+                        "the request may have taken effect and was not re-sent"
+                    ) from None
+                raise NetworkError(f"{method} {path} answered HTTP {status} with a body that is not JSON") from None
+
+    def get(self, path: str, params: Optional[Mapping[str, str]] = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None, *, retry_safe: bool = False) -> Any:
+        return self.request("POST", path, body=body, post_retry_safe=retry_safe)
+
+    def paginate(self, path: str, params: Optional[Mapping[str, str]] = None) -> Iterator[dict[str, Any]]:
+        """Yield every item of a list endpoint, page by page, lazily.
+
+        Follows ``next_page_token`` with the ``page-token`` query parameter until it is null; refuses a token
+        the server already gave (a loop) and stops with an error after :attr:`max_pages` pages.
+        """
+        seen: set[str] = set()
+        page_token: Optional[str] = None
+        for _page in range(self.max_pages):
+            query = dict(params or {})
+            if page_token is not None:
+                query["page-token"] = page_token
+            body = self.get(path, query)
+            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+                raise ApiError("GET", path, None, "the answer is not a list ({items, next_page_token})")
+            for item in body["items"]:
+                if isinstance(item, dict):
+                    yield item
+            page_token = body.get("next_page_token")
+            if not page_token:
+                return
+            if page_token in seen:
+                raise ApiError("GET", path, None, "the server repeated a page token; stopped to avoid a loop")
+            seen.add(page_token)
+        raise CbError(f"GET {path} still had more results after {self.max_pages} pages; stopped")
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int, retry_after: Optional[str]) -> None:
+        delay = self.retry.delay(attempt, retry_after)
+        log.debug("retrying in %.2fs (attempt %d of %d)", delay, attempt + 1, self.retry.max_attempts)
+        self._sleep(delay)
+
+    def _network_error(self, method: str, path: str, exc: Exception, safe: bool) -> NetworkError:
+        kind = (
+            "timed out" if isinstance(exc, requests.exceptions.Timeout) else "could not connect or lost the connection"
+        )
+        if safe:
+            return NetworkError(f"{method} {path} {kind} (host {self.host}, after {self.retry.max_attempts} attempts)")
+        return AmbiguousRequest(
+            f"{method} {path} {kind} after the request was sent (host {self.host}); "
+            "it may have taken effect, so it was not re-sent"
+        )
+
+    def _api_error(self, method: str, path: str, response: requests.Response, idempotent: bool) -> CbError:
+        status = response.status_code
+        message = _api_message(response)
+        if status in (401, 403):
+            return Unauthorized(method, path, status, message, hint="check the token: a personal API token is required")
+        if status == 404:
+            return NotFound(method, path, status, message, hint="it does not exist, or the token cannot see it")
+        if status == 429:
+            return RateLimited(method, path, status, message, hint="rate limited; retries exhausted")
+        if status >= 500 and not idempotent:
+            return AmbiguousRequest(
+                f"{method} {path} failed with HTTP {status}"
+                + (f": {message}" if message else "")
+                + "; the request may have taken effect, so it was not re-sent"
+            )
+        return ApiError(method, path, status, message)
+
+
+def quote_segment(value: str) -> str:
+    """Quote one path segment (ids and slug parts never need it, but user input might)."""
+    return quote(value, safe="")
+
+
+def _api_message(response: requests.Response) -> Optional[str]:
+    try:
+        data = response.json()
+    except ValueError:
+        text = response.text.strip().splitlines()
+        return text[0][:200] if text else None
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return str(data["message"])
+    return None
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the TCP connection was never established, so the server cannot have acted."""
+    reason: object = exc.args[0] if exc.args else None
+    seen = 0
+    while reason is not None and seen < 5:
+        name = type(reason).__name__
+        if name in ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError"):
+            return True
+        if isinstance(reason, ConnectionRefusedError):
+            return True
+        reason = getattr(reason, "reason", None) or getattr(reason, "__cause__", None)
+        seen += 1
+    return False
+
+
+def _query_text(params: Optional[Mapping[str, str]]) -> str:
+    if not params:
+        return ""
+    return "?" + "&".join(f"{k}={v}" for k, v in params.items())

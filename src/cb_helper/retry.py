@@ -1,0 +1,57 @@
+"""The retry policy: which failures are retried, how long to wait, and when a POST may be re-sent."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+#: Statuses worth another try for a request that changes nothing (GET):
+#: 429 rate limited (CircleCI asks for exponential backoff and usually sends Retry-After);
+#: 500 internal error, 502 bad gateway, 503 unavailable, 504 gateway timeout: transient on CircleCI's side.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+#: Statuses on which the server certainly did not act, so even a POST may be re-sent.
+#: 429: the request was refused by the rate limiter before it reached the handler.
+POST_SAFE_STATUSES = frozenset({429})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter, honouring ``Retry-After`` up to a cap."""
+
+    max_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+    retry_after_cap: float = 60.0
+    statuses: frozenset[int] = RETRY_STATUSES
+    post_safe_statuses: frozenset[int] = POST_SAFE_STATUSES
+    jitter: Callable[[float], float] = field(default=lambda ceiling: random.uniform(0, ceiling), repr=False)  # noqa: S311
+
+    def delay(self, attempt: int, retry_after: Optional[str] = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        hinted = parse_retry_after(retry_after)
+        if hinted is not None:
+            return min(hinted, self.retry_after_cap)
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return max(0.0, self.jitter(ceiling))
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date; ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)

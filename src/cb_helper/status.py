@@ -1,0 +1,159 @@
+"""Settle and judge: read every workflow of a pipeline, wait until they are terminal, and give one verdict.
+
+A rerun workflow supersedes the earlier workflow of the same name, so a downstream that was retried reports the
+retry's result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from cb_helper.client import CircleCIClient
+from cb_helper.errors import ExitStatus
+from cb_helper.polling import Poller
+from cb_helper.vocabulary import JOB_FAILED, WORKFLOW_CANCELED, WORKFLOW_FAILED, WORKFLOW_TERMINAL
+
+APP_HOST = "https://app.circleci.com"
+_VCS_NAMES = {"gh": "github", "bb": "bitbucket"}
+
+
+@dataclass
+class WorkflowReport:
+    id: str
+    name: str
+    status: str
+    url: str
+    failed_jobs: list[str] = field(default_factory=list)
+    waiting_jobs: list[str] = field(default_factory=list)
+    superseded: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "url": self.url,
+            "failed_jobs": self.failed_jobs,
+            "waiting_jobs": self.waiting_jobs,
+            "superseded": self.superseded,
+        }
+
+
+@dataclass
+class Verdict:
+    """The pipeline's state and what it means for the caller."""
+
+    pipeline_id: str
+    state: str
+    number: Optional[int] = None
+    project_slug: Optional[str] = None
+    workflows: list[WorkflowReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> list[WorkflowReport]:
+        return [w for w in self.workflows if not w.superseded]
+
+    @property
+    def settled(self) -> bool:
+        if self.state == "errored":
+            return True
+        current = self.current
+        return bool(current) and all(w.status in WORKFLOW_TERMINAL for w in current)
+
+    @property
+    def conclusion(self) -> str:
+        """``success``, ``failed``, ``canceled``, ``errored`` or ``pending``."""
+        if self.state == "errored":
+            return "errored"
+        statuses = {w.status for w in self.current}
+        if statuses & WORKFLOW_FAILED:
+            return "failed"
+        if not self.settled:
+            return "pending"
+        if statuses & WORKFLOW_CANCELED:
+            return "canceled"
+        return "success"
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return {
+            "success": ExitStatus.OK,
+            "failed": ExitStatus.DOWNSTREAM_FAILED,
+            "canceled": ExitStatus.DOWNSTREAM_CANCELED,
+            "errored": ExitStatus.DOWNSTREAM_CANCELED,
+            "pending": ExitStatus.TIMEOUT,
+        }[self.conclusion]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pipeline_id": self.pipeline_id,
+            "number": self.number,
+            "project_slug": self.project_slug,
+            "state": self.state,
+            "conclusion": self.conclusion,
+            "exit_status": int(self.exit_status),
+            "errors": self.errors,
+            "workflows": [w.as_dict() for w in self.workflows],
+        }
+
+
+def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
+    """One look at the pipeline, its workflows, and the jobs of those that failed or wait."""
+    pipeline = client.get(f"/pipeline/{pipeline_id}")
+    verdict = Verdict(
+        pipeline_id=pipeline_id,
+        state=str(pipeline.get("state")),
+        number=pipeline.get("number"),
+        project_slug=pipeline.get("project_slug"),
+        errors=[str(e.get("message")) for e in pipeline.get("errors") or [] if isinstance(e, dict)],
+    )
+    if verdict.state == "errored":
+        return verdict
+    workflows = list(client.paginate(f"/pipeline/{pipeline_id}/workflow"))
+    newest: dict[str, str] = {}
+    for workflow in sorted(workflows, key=lambda w: str(w.get("created_at") or "")):
+        newest[str(workflow.get("name"))] = str(workflow.get("id"))
+    for workflow in workflows:
+        report = WorkflowReport(
+            id=str(workflow.get("id")),
+            name=str(workflow.get("name")),
+            status=str(workflow.get("status")),
+            url=workflow_url(client.host, verdict.project_slug, verdict.number, str(workflow.get("id"))),
+            superseded=newest.get(str(workflow.get("name"))) != workflow.get("id"),
+        )
+        if not report.superseded and report.status in WORKFLOW_FAILED | {"on_hold"}:
+            for job in client.paginate(f"/workflow/{report.id}/job"):
+                if job.get("status") in JOB_FAILED:
+                    report.failed_jobs.append(f"{job.get('name')} ({job.get('status')})")
+                elif job.get("status") == "on_hold":
+                    report.waiting_jobs.append(str(job.get("name")))
+        verdict.workflows.append(report)
+    return verdict
+
+
+def settle(
+    client: CircleCIClient,
+    pipeline_id: str,
+    poller: Optional[Poller],
+    on_progress: Optional[Callable[[Verdict], None]] = None,
+) -> Verdict:
+    """Read the verdict; with a poller, keep reading until it is settled or the poller gives up."""
+    while True:
+        verdict = read_verdict(client, pipeline_id)
+        if verdict.settled or poller is None:
+            return verdict
+        if on_progress:
+            on_progress(verdict)
+        if not poller.wait():
+            return verdict
+
+
+def workflow_url(host: str, project_slug: Optional[str], number: Optional[int], workflow_id: str) -> str:
+    """The web page of a workflow (app.circleci.com for the cloud; the host itself for a server install)."""
+    base = APP_HOST if host.rstrip("/") in ("https://circleci.com", "https://app.circleci.com") else host
+    if not project_slug or number is None:
+        return f"{base}/workflow-run/{workflow_id}"
+    provider, _, rest = project_slug.partition("/")
+    return f"{base}/pipelines/{_VCS_NAMES.get(provider, provider)}/{rest}/{number}/workflows/{workflow_id}"

@@ -1,0 +1,207 @@
+"""Trigger a downstream pipeline and make sure it really started.
+
+The failure modes this guards against: a trigger that "succeeds" without a pipeline id, a pipeline that errors
+at config compilation (so it never circles back), a pipeline no workflow runs in, and a trigger re-sent after an
+ambiguous failure (which would start the downstream twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Optional
+
+from cb_helper.client import CircleCIClient
+from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, WaitTimeout
+from cb_helper.polling import Poller
+from cb_helper.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid
+
+log = logging.getLogger("cb_helper")
+
+#: Allowed clock skew: how long before the trigger was sent a pipeline may have been created and still be
+#: taken as the one it created, after an ambiguous failure.
+RECOVERY_WINDOW = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    """A validated trigger: build it with :meth:`build`, which raises :class:`BadInput` on bad values."""
+
+    project: ProjectSlug
+    branch: Optional[str]
+    tag: Optional[str]
+    parameters: dict[str, Any] = field(default_factory=dict)
+    definition_id: Optional[str] = None
+
+    @classmethod
+    def build(
+        cls,
+        project: str,
+        *,
+        branch: Optional[str] = None,
+        tag: Optional[str] = None,
+        parameters: Optional[dict[str, Any]] = None,
+        definition_id: Optional[str] = None,
+    ) -> TriggerRequest:
+        slug = ProjectSlug.parse(project)
+        if (branch is None) == (tag is None):
+            raise BadInput("give exactly one of --branch and --tag (got " + ("both" if branch else "neither") + ")")
+        ref = branch if branch is not None else tag
+        if not ref or not ref.strip() or any(ch.isspace() for ch in ref):
+            kind = "branch" if branch is not None else "tag"
+            raise BadInput(f"{kind} {ref!r} is not a valid git ref name (expected e.g. main)")
+        definition = parse_uuid(definition_id, "--definition-id") if definition_id is not None else None
+        params = dict(parameters or {})
+        check_parameter_limits(params)
+        return cls(slug, branch, tag, params, definition)
+
+    @property
+    def uses_run_endpoint(self) -> bool:
+        """``circleci/...`` slugs and any ``definition_id`` need ``POST .../pipeline/run``."""
+        return not self.project.is_legacy or self.definition_id is not None
+
+    def endpoint(self) -> str:
+        slug = self.project
+        if self.uses_run_endpoint:
+            return f"/project/{slug.provider}/{slug.organization}/{slug.project}/pipeline/run"
+        return f"/project/{slug}/pipeline"
+
+    def body(self) -> dict[str, Any]:
+        ref = {"branch": self.branch} if self.branch is not None else {"tag": self.tag}
+        body: dict[str, Any]
+        if self.uses_run_endpoint:
+            body = {"config": dict(ref), "checkout": dict(ref)}
+            if self.definition_id:
+                body["definition_id"] = self.definition_id
+        else:
+            body = dict(ref)
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+@dataclass
+class TriggerResult:
+    pipeline: dict[str, Any]
+    workflows: list[dict[str, Any]] = field(default_factory=list)
+    recovered: bool = False
+
+    @property
+    def id(self) -> str:
+        return str(self.pipeline["id"])
+
+
+def trigger(client: CircleCIClient, request: TriggerRequest) -> TriggerResult:
+    """Send the trigger once; after an ambiguous failure, look for the pipeline it may have created."""
+    started = datetime.now(timezone.utc)
+    try:
+        answer = client.post(request.endpoint(), request.body())
+    except AmbiguousRequest as exc:
+        found = _recover(client, request, started)
+        if found is None:
+            raise AmbiguousRequest(
+                f"{exc}; no pipeline it could have created was found on {request.project}. "
+                "Check the project's pipelines before triggering again"
+            ) from None
+        log.warning("the trigger's answer was lost, but pipeline %s was created by it; using it", found["id"])
+        return TriggerResult(found, recovered=True)
+    if isinstance(answer, dict) and "id" not in answer and isinstance(answer.get("message"), str):
+        # POST .../pipeline/run answers 200 {message} when it decided not to create a pipeline.
+        raise DownstreamCanceled(f"no pipeline was created on {request.project}: {answer['message']}")
+    if not isinstance(answer, dict) or not is_uuid(answer.get("id")):
+        raise ApiError("POST", request.endpoint(), None, "the answer has no pipeline id; nothing to wait for")
+    return TriggerResult(answer)
+
+
+def verify_started(
+    client: CircleCIClient,
+    result: TriggerResult,
+    poller: Poller,
+    on_progress: Optional[Callable[[str], None]] = None,
+) -> TriggerResult:
+    """Poll until the pipeline is ``created`` with at least one workflow; fail at once if it ``errored``."""
+    pipeline_id = result.id
+    while True:
+        pipeline = client.get(f"/pipeline/{pipeline_id}")
+        result.pipeline = {**result.pipeline, **pipeline}
+        state = pipeline.get("state")
+        if state == "errored":
+            raise DownstreamCanceled(_errored_message(pipeline))
+        if state == "created":
+            result.workflows = list(client.paginate(f"/pipeline/{pipeline_id}/workflow"))
+            if result.workflows:
+                return result
+            detail = "created, no workflow yet"
+        else:
+            detail = f"state {state}"
+        if on_progress:
+            on_progress(f"pipeline {pipeline_id}: {detail}")
+        if not poller.wait():
+            hint = (
+                " (the pipeline exists but no workflow ran: filters or a `when` may exclude this branch or tag)"
+                if state == "created"
+                else ""
+            )
+            raise WaitTimeout(f"pipeline {pipeline_id} did not start within {poller.timeout:g}s: {detail}{hint}")
+
+
+def _errored_message(pipeline: dict[str, Any]) -> str:
+    errors = pipeline.get("errors") or []
+    texts = [f"{e.get('type', 'error')}: {e.get('message', '')}".strip() for e in errors if isinstance(e, dict)]
+    number = pipeline.get("number")
+    head = f"pipeline {pipeline.get('id')} (#{number}) on {pipeline.get('project_slug')} errored and will not run"
+    return head + (": " + "; ".join(texts) if texts else "")
+
+
+def _recover(client: CircleCIClient, request: TriggerRequest, started: datetime) -> Optional[dict[str, Any]]:
+    """After an ambiguous trigger, find the one pipeline this trigger created, if the server did act."""
+    try:
+        me = client.get("/me")
+        login = me.get("login") if isinstance(me, dict) else None
+        candidates = []
+        for pipeline in client.paginate(f"/project/{request.project}/pipeline"):
+            created = _parse_time(pipeline.get("created_at"))
+            if created is None or created < started - RECOVERY_WINDOW:
+                break  # newest first: the rest are older still
+            if _matches(pipeline, request, login):
+                candidates.append(pipeline)
+    except (ApiError, AmbiguousRequest) as exc:
+        log.warning("could not look for the pipeline the trigger may have created: %s", exc)
+        return None
+    if len(candidates) == 1:
+        return candidates[0]
+    if len(candidates) > 1:
+        ids = ", ".join(str(p.get("id")) for p in candidates)
+        log.warning("several recent pipelines match this trigger (%s); not guessing", ids)
+    return None
+
+
+def _matches(pipeline: dict[str, Any], request: TriggerRequest, login: Optional[str]) -> bool:
+    trigger_info = pipeline.get("trigger") or {}
+    if trigger_info.get("type") not in (None, "api"):
+        return False
+    actor = (trigger_info.get("actor") or {}).get("login")
+    if login and actor and actor != login:
+        return False
+    vcs = pipeline.get("vcs") or {}
+    if request.branch is not None and vcs.get("branch") not in (None, request.branch):
+        return False
+    if request.tag is not None and vcs.get("tag") not in (None, request.tag):
+        return False
+    sent = pipeline.get("trigger_parameters")
+    if isinstance(sent, dict) and request.parameters:
+        flat = sent.get("parameters", sent)
+        if isinstance(flat, dict) and any(flat.get(k) != v for k, v in request.parameters.items()):
+            return False
+    return True
+
+
+def _parse_time(value: object) -> Optional[datetime]:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
