@@ -1,0 +1,278 @@
+"""The simulator's HTTP server: stdlib ``ThreadingHTTPServer`` on loopback, faults wrapped around the router.
+
+``SimServer`` runs in a background thread (``with SimServer() as server: ...``). Every request is
+recorded in the state's request log (never the token) and shown to ``observers`` (the contract
+tests validate each exchange against CircleCI's spec this way).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Optional
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from cb_helper.sim.answer import Answer, error
+from cb_helper.sim.faults import Fault, FaultPlan
+from cb_helper.sim.model import RequestRecord
+from cb_helper.sim.routes import API_PREFIX, Call, Router, parse_path
+from cb_helper.sim.state import SimState
+
+#: Header values never passed on to observers or logs.
+_SECRET_HEADERS = ("circle-token", "authorization")
+_STATUS_MESSAGES = {429: "Rate limit exceeded.", 500: "Internal server error."}
+_GATEWAY_PAGE = "<html><head><title>{0}</title></head><body><h1>{0}</h1></body></html>\n"
+_REASONS = {502: "502 Bad Gateway", 503: "503 Service Unavailable", 504: "504 Gateway Time-out"}
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its answer, as observers see them (secret headers redacted)."""
+
+    method: str
+    path: str  # the full request path, percent-encoded as sent, without the query
+    query: dict[str, str]
+    request_headers: dict[str, str]
+    request_body: bytes
+    status: int
+    response_headers: dict[str, str]
+    response_body: bytes
+    fault: Optional[str]
+
+
+Observer = Callable[[Exchange], None]
+
+
+def encode(body: Any) -> bytes:
+    """JSON the way CircleCI's servers print it (pretty, ``" : "`` between key and value)."""
+    return json.dumps(body, indent=2, separators=(",", " : ")).encode("utf-8")
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    sim: SimServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+    server_version = "cb-helper-sim"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log is the record."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        sim = self.server.sim
+        split = urlsplit(self.path)
+        pairs = parse_qsl(split.query, keep_blank_values=True)
+        query = {k: v for k, v in pairs if k != "circle-token"}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        parsed = parse_path(split.path)
+        log_path = "/".join(["", *parsed[0]]) if parsed is not None else unquote(split.path)
+        token, query_token = _token(self.headers), any(k == "circle-token" for k, _ in pairs)
+
+        fault = sim.faults.take(self.command, log_path, has_page_token="page-token" in query)
+        answer: Optional[Answer] = None
+        if fault is not None and fault.kind == "drop":
+            sim.state.record(RequestRecord(self.command, log_path, query, _loggable(body), 0, "drop"))
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault is not None and fault.kind == "delay":
+            sim.stopping.wait(fault.delay or 0.0)
+        if fault is not None and fault.kind in ("status", "stale_page_token"):
+            answer = _fault_answer(fault)
+        else:
+            if parsed is None:
+                answer = error(404, "Not Found")
+            else:
+                call = Call(self.command, parsed[0], parsed[1], query, token, query_token, body)
+                answer = sim.dispatch(call)
+            if fault is not None and fault.kind == "act_then_fail":
+                answer = _fault_answer(Fault(self.command, "", "status", status=502))
+        payload = answer.body if isinstance(answer.body, bytes) else encode(answer.body)
+        status = answer.status
+        headers = {"Content-Type": "application/json", **answer.headers}
+        if fault is not None and fault.kind == "truncate":
+            status, payload = 200, payload[: max(1, len(payload) // 2)]
+        kind = fault.kind if fault is not None else None
+        sim.state.record(RequestRecord(self.command, log_path, query, _loggable(body), status, kind))
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:  # the client gave up (e.g. its timeout was shorter than a delay)
+            self.close_connection = True
+            return
+        sim.observe(
+            Exchange(
+                self.command,
+                split.path,
+                query,
+                _redacted(self.headers),
+                body,
+                status,
+                headers,
+                payload,
+                kind,
+            )
+        )
+
+
+def _fault_answer(fault: Fault) -> Answer:
+    if fault.kind == "stale_page_token":
+        return error(404, "Not Found")
+    status = fault.status or 500
+    headers: dict[str, str] = {}
+    if fault.retry_after is not None:
+        headers["Retry-After"] = (
+            str(int(fault.retry_after)) if fault.retry_after == int(fault.retry_after) else str(fault.retry_after)
+        )
+    if status in _REASONS:  # gateways answer with an HTML page, not JSON
+        headers["Content-Type"] = "text/html"
+        return Answer(status, _GATEWAY_PAGE.format(_REASONS[status]).encode(), headers)
+    return Answer(status, {"message": _STATUS_MESSAGES.get(status, "Error")}, headers)
+
+
+def _token(headers: Any) -> Optional[str]:
+    """The token from ``Circle-Token``, or HTTP Basic (token as user), or ``Bearer``."""
+    direct = headers.get("Circle-Token")
+    if direct:
+        return str(direct).strip()
+    auth = str(headers.get("Authorization") or "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return decoded.partition(":")[0]
+    if scheme.lower() == "bearer":
+        return value.strip()
+    return None
+
+
+def _redacted(headers: Any) -> dict[str, str]:
+    shown: dict[str, str] = {}
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            shown[name] = f"{str(value).partition(' ')[0]} <redacted>"
+        elif name.lower() in _SECRET_HEADERS:
+            shown[name] = "<redacted>"
+        else:
+            shown[name] = str(value)
+    return shown
+
+
+def _loggable(body: bytes) -> Any:
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return body.decode("utf-8", errors="replace")
+
+
+class SimServer:
+    """A real HTTP server for the simulator, in a background thread; a context manager."""
+
+    def __init__(self, state: Optional[SimState] = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state = state if state is not None else SimState()
+        self.faults = FaultPlan()
+        self.token = "sim-" + secrets.token_hex(16)
+        self.state.add_token(self.token)
+        self.router = Router(self.state)
+        self.observers: list[Observer] = []
+        #: Tracebacks of bugs (a route that raised); tests assert this stays empty.
+        self.internal_errors: list[str] = []
+        self.stopping = threading.Event()
+        self._host, self._port = host, port
+        self._httpd: Optional[_HTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+
+    def __repr__(self) -> str:
+        return f"SimServer(url={self.url!r})" if self._httpd else "SimServer(stopped)"
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the simulator is not running")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + API_PREFIX
+
+    def start(self) -> SimServer:
+        httpd = _HTTPServer((self._host, self._port), _Handler)
+        httpd.sim = self
+        self._httpd = httpd
+        self.stopping.clear()
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="cb-sim", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._httpd, self._thread = None, None
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        self.stop()
+
+    def dispatch(self, call: Call) -> Answer:
+        """Route one call; a bug becomes a 500 and a recorded traceback, never a dead thread."""
+        try:
+            return self.router.handle(call)
+        except Exception:
+            self.internal_errors.append(traceback.format_exc())
+            return error(500, "Internal server error.")
+
+    def observe(self, exchange: Exchange) -> None:
+        for observer in list(self.observers):
+            try:
+                observer(exchange)
+            except Exception:
+                self.internal_errors.append(traceback.format_exc())
