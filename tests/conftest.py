@@ -1,4 +1,10 @@
-"""Shared fixtures: a running CircleCI simulator for every test that needs an API to talk to."""
+"""Shared fixtures: a running CircleCI simulator for every test that needs an API to talk to.
+
+Every exchange with the ``sim`` fixture is validated against CircleCI's OpenAPI spec
+(``tests/contract/spec.py``): a test fails at teardown if the simulator sent a response, or the code
+under test sent a request, that the spec does not allow. A test that sends malformed requests on
+purpose marks itself ``@pytest.mark.sim_bad_requests`` (responses are still checked).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +13,32 @@ from collections.abc import Iterator
 import pytest
 
 from cb_helper.sim import SimServer, SimState
+from tests.contract.spec import ContractChecker
 
 PROJECT_A = "gh/acme/project-a"
 PROJECT_B = "gh/acme/project-b"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sim_bad_requests: the test sends requests the spec forbids; only responses are validated"
+    )
+    # openapi-core warns about the spec's (legal, if deprecated) allowEmptyValue on every validation.
+    config.addinivalue_line("filterwarnings", "ignore:Use of allowEmptyValue property is deprecated:DeprecationWarning")
+
+
 @pytest.fixture
-def sim() -> Iterator[SimServer]:
+def sim(request: pytest.FixtureRequest) -> Iterator[SimServer]:
     """A started simulator with fresh state and the projects gh/acme/project-a and -b (branch main)."""
     state = SimState()
     state.add_project(PROJECT_B)
     state.add_project(PROJECT_A)
+    checker = ContractChecker(check_requests=request.node.get_closest_marker("sim_bad_requests") is None)
     with SimServer(state) as server:
+        server.observers.append(checker)
         yield server
-        assert not server.internal_errors, "the simulator hit a bug:\n" + "\n".join(server.internal_errors)
+    assert not server.internal_errors, "the simulator hit a bug:\n" + "\n".join(server.internal_errors)
+    assert not checker.mismatches, "traffic that breaks CircleCI's spec:\n" + "\n".join(checker.mismatches)
 
 
 @pytest.fixture

@@ -104,6 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             sim.state.record(RequestRecord(self.command, log_path, query, _loggable(body), 0, "drop"))
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+            sim.observe(Exchange(self.command, split.path, query, _redacted(self.headers), body, 0, {}, b"", "drop"))
             return
         if fault is not None and fault.kind == "delay":
             sim.stopping.wait(fault.delay or 0.0)
