@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 from cb_helper.client import CircleCIClient
 from cb_helper.errors import AmbiguousRequest, ApiError, LookupFailed, Refused, WaitTimeout
 from cb_helper.polling import Poller
+from cb_helper.status import oldest_first
 from cb_helper.vocabulary import JOB_PENDING, same_project
 
 log = logging.getLogger("cb_helper")
@@ -119,7 +120,7 @@ def _candidate_workflows(
         workflows = named
     if not workflows:
         raise LookupFailed(f"pipeline {pipeline_id} has no workflows; nothing to approve")
-    return sorted(workflows, key=lambda w: str(w.get("created_at") or ""), reverse=True)
+    return oldest_first(workflows)[::-1]
 
 
 def _check_allowed(workflows: list[dict[str, Any]], allow_projects: Sequence[str]) -> None:

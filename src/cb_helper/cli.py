@@ -451,7 +451,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(argv) if argv is not None else sys.argv[1:]
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="cb-helper", standalone_mode=False)
+        returned = cli.main(args=args, prog_name="cb-helper", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
@@ -472,7 +472,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         click.echo(f"cb-helper: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
         return int(ExitStatus.API)
-    return 0
+    # Without standalone mode click returns a ctx.exit() code instead of raising it.
+    return returned if isinstance(returned, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

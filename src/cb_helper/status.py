@@ -113,7 +113,7 @@ def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
         return verdict
     workflows = list(client.paginate(f"/pipeline/{pipeline_id}/workflow"))
     newest: dict[str, str] = {}
-    for workflow in sorted(workflows, key=lambda w: str(w.get("created_at") or "")):
+    for workflow in oldest_first(workflows):
         newest[str(workflow.get("name"))] = str(workflow.get("id"))
     for workflow in workflows:
         report = WorkflowReport(
@@ -148,6 +148,12 @@ def settle(
             on_progress(verdict)
         if not poller.wait():
             return verdict
+
+
+def oldest_first(workflows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Workflows by creation time; on a tie the API's order (newest first) decides."""
+    ranked = sorted(enumerate(workflows), key=lambda pair: (str(pair[1].get("created_at") or ""), -pair[0]))
+    return [workflow for _, workflow in ranked]
 
 
 def workflow_url(host: str, project_slug: Optional[str], number: Optional[int], workflow_id: str) -> str:

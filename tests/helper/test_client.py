@@ -1,0 +1,233 @@
+"""The client over real HTTP against the simulator: pagination, retries, POST safety, errors, redirects."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cb_helper.approve import find_job
+from cb_helper.auth import Token
+from cb_helper.client import CircleCIClient
+from cb_helper.errors import AmbiguousRequest, ApiError, CbError, NetworkError, NotFound, Unauthorized
+from cb_helper.retry import RetryPolicy
+from cb_helper.sim import RequestRecord, SimServer
+from cb_helper.trigger import TriggerRequest, trigger
+from tests.helper.conftest import PROJECT_A, PROJECT_B
+
+
+def workflow_with_jobs(sim: SimServer, count: int) -> str:
+    pipeline = sim.state.create_pipeline(PROJECT_A)
+    workflow = sim.state.add_workflow(pipeline.id, "build")
+    for i in range(count):
+        sim.state.add_job(workflow.id, f"job-{i:03d}")
+    return workflow.id
+
+
+def requests_to(sim: SimServer, method: str, fragment: str) -> list[RequestRecord]:
+    return [r for r in sim.state.request_log if r.method == method and fragment in r.path]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(min_value=0, max_value=45), page_size=st.integers(min_value=1, max_value=12))
+def test_paginate_yields_every_item_once_in_order(
+    sim: SimServer, client: CircleCIClient, count: int, page_size: int
+) -> None:
+    sim.state.page_size = page_size
+    workflow_id = workflow_with_jobs(sim, count)
+    sim.state.clear_request_log()
+    names = [job["name"] for job in client.paginate(f"/workflow/{workflow_id}/job")]
+    assert names == [f"job-{i:03d}" for i in range(count)]
+    calls = requests_to(sim, "GET", "/job")
+    assert len(calls) == max(1, -(-count // page_size))
+    assert all("page-token" in r.query for r in calls[1:])
+
+
+def test_lookup_stops_paging_at_the_first_match(sim: SimServer, client: CircleCIClient) -> None:
+    sim.state.page_size = 5
+    workflow_id = workflow_with_jobs(sim, 40)
+    sim.state.clear_request_log()
+    job, seen = find_job(client, workflow_id, "job-007")
+    assert job is not None
+    assert job["name"] == "job-007"
+    assert len(seen) == 7
+    assert len(requests_to(sim, "GET", "/job")) == 2
+
+
+def test_get_is_retried_on_transient_statuses(sim: SimServer, client: CircleCIClient) -> None:
+    workflow_id = workflow_with_jobs(sim, 1)
+    sim.faults.add("GET /workflow/*", "status", status=503, count=2)
+    assert client.get(f"/workflow/{workflow_id}")["id"] == workflow_id
+    assert len(requests_to(sim, "GET", f"/workflow/{workflow_id}")) == 3
+
+
+@pytest.mark.parametrize("kind", ["drop", "truncate"])
+def test_get_survives_a_broken_answer(sim: SimServer, client: CircleCIClient, kind: str) -> None:
+    workflow_id = workflow_with_jobs(sim, 1)
+    sim.faults.add("GET /workflow/*", kind, count=1)
+    assert client.get(f"/workflow/{workflow_id}")["id"] == workflow_id
+
+
+def test_get_survives_a_read_timeout(sim: SimServer) -> None:
+    workflow_id = workflow_with_jobs(sim, 1)
+    sim.faults.add("GET /workflow/*", "delay", delay=1.0, count=1)
+    fast = CircleCIClient(
+        sim.url, Token(sim.token, "T"), timeout=(1.0, 0.3), retry=RetryPolicy(backoff_base=0.01, backoff_max=0.01)
+    )
+    assert fast.get(f"/workflow/{workflow_id}")["id"] == workflow_id
+
+
+def test_retry_after_is_honoured(sim: SimServer) -> None:
+    sleeps: list[float] = []
+    client = CircleCIClient(sim.url, Token(sim.token, "T"), sleep=sleeps.append)
+    sim.faults.add("GET /me", "status", status=429, retry_after=7, count=1)
+    assert "login" in client.get("/me")
+    assert sleeps == [7.0]
+
+
+def test_retries_are_bounded(sim: SimServer, client: CircleCIClient) -> None:
+    sim.faults.add("GET /me", "status", status=502, count=10)
+    with pytest.raises(ApiError) as caught:
+        client.get("/me")
+    assert caught.value.status == 502
+    assert "GET /me failed with HTTP 502" in str(caught.value)
+    assert len(requests_to(sim, "GET", "/me")) == client.retry.max_attempts
+
+
+def test_a_post_is_retried_only_when_the_server_did_not_act(sim: SimServer, client: CircleCIClient) -> None:
+    request = TriggerRequest.build(PROJECT_B, branch="main")
+    sim.faults.add("POST /project/*", "status", status=429, count=1)
+    trigger(client, request)
+    assert len(sim.state.pipelines_of(PROJECT_B)) == 1
+    assert len(requests_to(sim, "POST", "/pipeline")) == 2
+
+
+@pytest.mark.parametrize("kind", ["drop", "status"])
+def test_an_ambiguous_post_is_not_resent(sim: SimServer, client: CircleCIClient, kind: str) -> None:
+    request = TriggerRequest.build(PROJECT_B, branch="main")
+    sim.faults.add("POST /project/*/pipeline", kind, status=502 if kind == "status" else None, count=1)
+    with pytest.raises(AmbiguousRequest, match="not re-sent"):
+        trigger(client, request)
+    assert len(requests_to(sim, "POST", "/pipeline")) == 1
+    assert sim.state.pipelines_of(PROJECT_B) == []
+
+
+def test_act_then_fail_is_recovered_without_a_second_pipeline(sim: SimServer, client: CircleCIClient) -> None:
+    request = TriggerRequest.build(PROJECT_B, branch="main", parameters={"triggering-pipeline-id": "p1"})
+    sim.state.create_pipeline(PROJECT_B, branch="main", parameters={"triggering-pipeline-id": "p0"})
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    result = trigger(client, request)
+    pipelines = sim.state.pipelines_of(PROJECT_B)
+    assert len(pipelines) == 2
+    created = [p for p in pipelines if p.parameters == {"triggering-pipeline-id": "p1"}]
+    assert result.recovered
+    assert [result.id] == [p.id for p in created]
+    assert len(requests_to(sim, "POST", "/pipeline")) == 1
+
+
+def test_stale_page_token_is_an_error_with_the_apis_message(sim: SimServer, client: CircleCIClient) -> None:
+    sim.state.page_size = 2
+    workflow_id = workflow_with_jobs(sim, 5)
+    sim.faults.add("GET /workflow/*/job", "stale_page_token", count=1)
+    with pytest.raises(NotFound, match="Not Found"):
+        list(client.paginate(f"/workflow/{workflow_id}/job"))
+
+
+def test_an_unknown_token_is_refused_with_the_apis_message(sim: SimServer) -> None:
+    client = CircleCIClient(sim.url, Token("not-a-known-token", "T"))
+    with pytest.raises(Unauthorized) as caught:
+        client.get("/me")
+    assert caught.value.status == 401
+    assert "Invalid token provided." in str(caught.value)
+    assert "not-a-known-token" not in str(caught.value)
+
+
+def test_connection_refused_is_a_network_error() -> None:
+    with SimServer() as server:
+        url = server.url
+    client = CircleCIClient(url, Token("x", "T"), retry=RetryPolicy(max_attempts=2, backoff_base=0.01))
+    with pytest.raises(NetworkError, match="could not connect"):
+        client.get("/me")
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list[dict[str, str]]
+    location: str = ""
+
+    def do_GET(self) -> None:
+        type(self).seen.append({k.lower(): v for k, v in self.headers.items()})
+        if self.location:
+            self.send_response(302)
+            self.send_header("Location", self.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = b'{"items": [{"id": 1}], "next_page_token": "same"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[tuple[str, type[_Recorder]]]:
+    handler: type[_Recorder] = type("Elsewhere", (_Recorder,), {"seen": [], "location": ""})
+    for url in _serve(handler):
+        yield url, handler
+
+
+def test_the_token_is_not_forwarded_when_a_redirect_leaves_the_host(
+    elsewhere: tuple[str, type[_Recorder]],
+) -> None:
+    target_url, target = elsewhere
+    origin: type[_Recorder] = type("Origin", (_Recorder,), {"seen": [], "location": target_url + "/api/v2/me"})
+    for origin_url in _serve(origin):
+        client = CircleCIClient(origin_url, Token("sentinel-redirect-token", "T"))
+        client.paginate("/me")  # a generator: nothing sent yet
+        with pytest.raises(CbError):
+            list(client.paginate("/me"))
+    assert origin.seen[0]["circle-token"] == "sentinel-redirect-token"
+    assert target.seen, "the redirect was followed"
+    assert all("circle-token" not in headers for headers in target.seen)
+    assert all("sentinel-redirect-token" not in str(headers) for headers in target.seen)
+
+
+def test_a_repeated_page_token_stops_the_loop(elsewhere: tuple[str, type[_Recorder]]) -> None:
+    url, handler = elsewhere
+    client = CircleCIClient(url, Token("x", "T"))
+    with pytest.raises(ApiError, match="repeated a page token"):
+        list(client.paginate("/anything"))
+    assert len(handler.seen) == 2
+
+
+def test_the_page_count_is_bounded(elsewhere: tuple[str, type[_Recorder]]) -> None:
+    url, handler = elsewhere
+    client = CircleCIClient(url, Token("x", "T"), max_pages=1)
+    with pytest.raises(CbError, match="after 1 pages"):
+        list(client.paginate("/anything"))
+    assert len(handler.seen) == 1
+
+
+def test_repr_hides_the_token() -> None:
+    client = CircleCIClient("https://circleci.com", Token("sentinel-repr", "CIRCLE_TOKEN"))
+    assert "sentinel-repr" not in repr(client)
+    assert "sentinel-repr" not in repr(vars(client))

@@ -1,0 +1,142 @@
+"""cb-helper trigger: endpoints, typed parameters, start verification, and bad input that sends nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cb_helper.sim import RequestRecord, SimEvent, SimServer
+from tests.helper.conftest import PROJECT_B, Run
+
+
+def start_workflows_on_trigger(sim: SimServer) -> None:
+    """Behave like a healthy downstream: every triggered pipeline gets a running workflow."""
+
+    def on_event(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            workflow = sim.state.add_workflow(event.pipeline_id, "test")
+            sim.state.add_job(workflow.id, "unit-tests", status="running")
+
+    sim.state.add_listener(on_event)
+
+
+def posts(sim: SimServer) -> list[RequestRecord]:
+    return [r for r in sim.state.request_log if r.method == "POST"]
+
+
+def test_trigger_prints_the_id_alone_and_writes_the_id_file(sim: SimServer, run: Run, tmp_path: Path) -> None:
+    start_workflows_on_trigger(sim)
+    id_file = tmp_path / "ws" / "pipeline-id"
+    result = run(
+        "trigger", "--project", PROJECT_B, "--branch", "main", "--id-file", str(id_file),
+        "--parameter", "triggering-pipeline-id=abc", "--parameter", "retries=3", "--parameter", "deploy=false",
+        "--parameters-json", '{"version": "007", "flag": true}',
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert result.stdout == pipeline.id + "\n"
+    assert id_file.read_text() == pipeline.id + "\n"
+    assert pipeline.parameters == {
+        "triggering-pipeline-id": "abc", "retries": 3, "deploy": False, "version": "007", "flag": True,
+    }  # fmt: skip
+    (post,) = posts(sim)
+    assert post.path == f"/project/{PROJECT_B}/pipeline"
+    assert post.body["branch"] == "main"
+    assert "started" in result.stderr
+
+
+def test_trigger_json_output(sim: SimServer, run: Run) -> None:
+    start_workflows_on_trigger(sim)
+    result = run("trigger", "--project", PROJECT_B, "--tag", "v1.2.3", "--json")
+    assert result.code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"id", "number", "state", "created_at"}
+    assert data["state"] == "created"
+    assert [w["name"] for w in data["workflows"]] == ["test"]
+    assert sim.state.get_pipeline(data["id"]).tag == "v1.2.3"
+
+
+def test_circleci_slugs_and_definition_ids_use_the_run_endpoint(sim: SimServer, run: Run) -> None:
+    definition = "0c8e2a4e-5f4b-4a43-8d2b-3c7d2f1e9a10"
+    sim.state.add_project("circleci/Org1/Proj1", definition_id=definition)
+    result = run(
+        "trigger", "--project", "circleci/Org1/Proj1", "--branch", "main", "--definition-id", definition,
+        "--parameter", "x=1", "--no-verify-start",
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    (post,) = posts(sim)
+    assert post.path == "/project/circleci/Org1/Proj1/pipeline/run"
+    assert post.body == {
+        "definition_id": definition,
+        "config": {"branch": "main"},
+        "checkout": {"branch": "main"},
+        "parameters": {"x": 1},
+    }
+
+
+def test_an_errored_pipeline_fails_at_once_with_its_errors(sim: SimServer, run: Run) -> None:
+    def break_config(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            sim.state.mark_pipeline_errored(event.pipeline_id, [("config", "Unexpected argument(s): nope")])
+
+    sim.state.add_listener(break_config)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--parameter", "nope=1")
+    assert result.code == 5, result.output
+    assert "errored" in result.stderr
+    assert "Unexpected argument(s): nope" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_pipeline_that_never_starts_a_workflow_times_out(sim: SimServer, run: Run) -> None:
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "1.5")
+    assert result.code == 4, result.output
+    assert "did not start within 1.5s" in result.stderr
+    assert "no workflow" in result.stderr
+
+
+def test_without_verification_the_id_is_printed_at_once(sim: SimServer, run: Run) -> None:
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--no-verify-start")
+    assert result.code == 0
+    assert result.stdout.strip() == sim.state.pipelines_of(PROJECT_B)[0].id
+
+
+def test_unknown_branch_is_the_apis_error(sim: SimServer, run: Run) -> None:
+    result = run("trigger", "--project", PROJECT_B, "--branch", "nope", "--no-verify-start")
+    assert result.code == 3
+    assert "Branch not found" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--project", "acme/api", "--branch", "main"], "'acme/api'"),
+        (["--project", "gitlab/a/b", "--branch", "main"], "'gitlab'"),
+        (["--project", PROJECT_B], "neither"),
+        (["--project", PROJECT_B, "--branch", "main", "--tag", "v1"], "both"),
+        (["--project", PROJECT_B, "--branch", "main", "--parameter", "novalue"], "'novalue'"),
+        (["--project", PROJECT_B, "--branch", "main", "--parameters-json", "{nope"], "'{nope'"),
+        (["--project", PROJECT_B, "--branch", "main", "--parameter", "k=" + "v" * 513], "513 characters"),
+        (["--project", PROJECT_B, "--branch", "main", "--definition-id", "null"], "'null'"),
+        (["--project", PROJECT_B, "--branch", "main", "--start-timeout", "0"], "--start-timeout"),
+        (["--project", PROJECT_B, "--branch", "main", "--host", "ftp://x"], "'ftp://x'"),
+        (["--project", PROJECT_B, "--branch", "main", "--token-env", "MISSING_TOKEN"], "MISSING_TOKEN"),
+        (["--project", PROJECT_B, "--branch", ""], "''"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_sends_nothing(sim: SimServer, run: Run, args: list[str], needle: str) -> None:
+    result = run("trigger", *args)
+    assert result.code == 2, result.output
+    assert needle in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+    assert sim.state.request_log == []
+
+
+def test_too_many_parameters_are_refused_before_any_call(sim: SimServer, run: Run) -> None:
+    params = json.dumps({f"k{i}": i for i in range(101)})
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--parameters-json", params)
+    assert result.code == 2
+    assert "101 pipeline parameters" in result.stderr
+    assert sim.state.request_log == []
