@@ -40,7 +40,8 @@ def test_retry_after_http_date() -> None:
 
 def test_token_never_shows_itself() -> None:
     token = Token(SENTINEL, "CIRCLE_TOKEN")
-    for text in (str(token), repr(token), f"{token}", f"{token!r}", "%s" % (token,)  # noqa: UP031, repr([token])):
+    percent = "%s" % (token,)  # noqa: UP031
+    for text in (str(token), repr(token), f"{token}", f"{token!r}", percent, repr([token])):
         assert SENTINEL not in text
         assert "CIRCLE_TOKEN" in text
     with pytest.raises(TypeError):
