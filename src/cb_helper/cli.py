@@ -150,7 +150,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--parameters-json", metavar="JSON", help="Pipeline parameters as a JSON object (exact types).")
 @click.option("--id-file", type=click.Path(dir_okay=False), help="Also write the new pipeline id to this file.")
 @click.option("--verify-start/--no-verify-start", default=True, show_default=True, help="Wait until it really runs.")
-@click.option("--start-timeout", type=float, default=120.0, show_default=True, metavar="SECONDS")
+@click.option(
+    "--start-timeout", type=float, default=120.0, show_default=True, metavar="SECONDS", help="With --verify-start."
+)
 @json_option
 @api_options
 def trigger(
@@ -174,6 +176,7 @@ def trigger(
 
     Example:
 
+    \b
         cb-helper trigger --project gh/acme/api --branch main --parameter triggering-pipeline-id=$CIRCLE_PIPELINE_ID
     """
     from cb_helper.polling import Poller
@@ -244,6 +247,7 @@ def approve(
 
     Example:
 
+    \b
         cb-helper approve --job-name wait-for-downstream --workflow-id "$UPSTREAM_WORKFLOW_ID"
     """
     from cb_helper.approve import approve_hold
@@ -320,6 +324,7 @@ def status(
 
     Example:
 
+    \b
         cb-helper status --id-file workspace/pipeline-id --wait --timeout 3600
     """
     from cb_helper.polling import Poller
@@ -369,6 +374,7 @@ def jobs(workflow_id: str, jq_expr: Optional[str], host: str, token_env: str) ->
 
     Example:
 
+    \b
         cb-helper jobs --workflow-id "$ID" --jq '.[] | select(.name == "hold") | .id'
     """
     wid = _uuid(workflow_id, "--workflow-id")
