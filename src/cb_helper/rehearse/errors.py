@@ -24,3 +24,7 @@ class ConfigError(BadInput):
 
 class UnexpectedArguments(ConfigError):
     """A pipeline was given parameters its config does not declare."""
+
+
+class ConfigFetchError(ConfigError):
+    """The project has no config the runner can read (CircleCI's ``config-fetch`` pipeline error)."""

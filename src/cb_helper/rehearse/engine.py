@@ -1,0 +1,291 @@
+"""The rehearsal engine: runs projects' configs against the simulator, mirroring every state change.
+
+One scheduler (the thread calling :meth:`Rehearsal.run_until_settled`) owns all scheduling state. It
+reacts to the simulator's events (a trigger through the API starts that project's config; an approval
+lets its workflow continue; a cancel stops its jobs; a rerun runs the new workflow) and to jobs finishing
+in their worker threads.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Callable, Optional, Union
+
+from cb_helper.errors import BadInput
+from cb_helper.rehearse.errors import ConfigError, ConfigFetchError
+from cb_helper.rehearse.pipelines import PipelineRun, Planner, WorkflowRun
+from cb_helper.rehearse.project import OrbSource
+from cb_helper.rehearse.runs import JobRunner
+from cb_helper.rehearse.timeline import Event, RehearsalResult
+from cb_helper.sim import SimEvent, SimServer, SimState
+from cb_helper.vocabulary import JOB_TERMINAL, ProjectSlug
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """A project to rehearse: its config, the directory ``checkout`` copies, and its branches."""
+
+    config: Path
+    directory: Optional[Path] = None
+    branches: tuple[str, ...] = ("main",)
+
+    @property
+    def source(self) -> Path:
+        if self.directory is not None:
+            return self.directory
+        parent = self.config.resolve().parent
+        return parent.parent if parent.name == ".circleci" else parent
+
+
+ProjectInput = Union[ProjectSpec, Path, str]
+
+
+class Rehearsal:
+    """Rehearse the circleback (or any set of CircleCI configs) on this machine.
+
+    Example::
+
+        with Rehearsal({"gh/acme/a": "a/.circleci/config.yml", "gh/acme/b": "b/.circleci/config.yml"},
+                       orbs={"circleback": "dist/orb.yml"}) as rehearsal:
+            rehearsal.start("gh/acme/a", branch="main")
+            result = rehearsal.run_until_settled(timeout=120)
+    """
+
+    def __init__(
+        self,
+        projects: Mapping[str, ProjectInput],
+        *,
+        orbs: Optional[Mapping[str, OrbSource]] = None,
+        contexts: Optional[Mapping[str, Mapping[str, str]]] = None,
+        project_env: Optional[Mapping[str, str]] = None,
+        token_env: Sequence[str] = ("CIRCLE_TOKEN",),
+        server: Optional[SimServer] = None,
+        page_size: int = 20,
+        workdir: Optional[Path] = None,
+        keep_workdir: bool = False,
+        max_parallel: int = 4,
+        on_event: Optional[Callable[[Event], None]] = None,
+    ) -> None:
+        if not projects:
+            raise BadInput("no projects given (expected at least one SLUG=CONFIG)")
+        specs = {slug: _spec(slug, value) for slug, value in projects.items()}
+        self._own_server = server is None
+        self.server = server or SimServer(SimState(page_size=page_size))
+        if self._own_server:
+            self.server.start()
+        self.state: SimState = self.server.state
+        for slug, spec in specs.items():
+            self.state.add_project(slug, config_path=str(spec.config), branches=spec.branches)
+        self._root = Path(tempfile.mkdtemp(prefix="cb-rehearse-", dir=workdir))
+        self._keep = keep_workdir
+        self._clock = time.monotonic()
+        self._timeline: list[Event] = []
+        self._timeline_lock = threading.Lock()
+        self._on_event = on_event
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._closed = False
+        self.planner = Planner(specs, orbs or {}, contexts or {})
+        self.runner = JobRunner(
+            state=self.state,
+            root=self._root,
+            specs=specs,
+            contexts=contexts or {},
+            project_env=project_env or {},
+            rehearsal_env={"CIRCLECI_HOST": self.server.url, **dict.fromkeys(token_env, self.server.token)},
+            max_parallel=max_parallel,
+            clock=self.clock,
+            record=self.record,
+            done=lambda workflow, name, outcome: self._queue.put(("job_done", (workflow, name, outcome))),
+        )
+        self.pipelines: dict[str, PipelineRun] = {}
+        self.state.add_listener(self._on_sim_event)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def workdir(self) -> Path:
+        """Where jobs' homes, workspaces and artifacts live (removed on close unless kept)."""
+        return self._root
+
+    def __enter__(self) -> Rehearsal:
+        return self
+
+    def __exit__(
+        self, kind: Optional[type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop running jobs, the simulator (when the rehearsal started it) and remove the work directory."""
+        if self._closed:
+            return
+        self._closed = True
+        self.runner.cancel_all()
+        self.runner.join(timeout=10)
+        if self._own_server:
+            self.server.stop()
+        if not self._keep:
+            shutil.rmtree(self._root, ignore_errors=True)
+
+    def clock(self) -> float:
+        return time.monotonic() - self._clock
+
+    def record(self, event: Event) -> None:
+        with self._timeline_lock:
+            self._timeline.append(event)
+        if self._on_event is not None:
+            self._on_event(event)
+
+    # --- driving -------------------------------------------------------------------------------
+
+    def start(
+        self,
+        project: str,
+        branch: Optional[str] = "main",
+        parameters: Optional[Mapping[str, Any]] = None,
+        *,
+        tag: Optional[str] = None,
+        trigger_type: str = "webhook",
+    ) -> str:
+        """Start a pipeline of ``project`` (as a push would); returns its id.
+
+        A config that cannot compile raises :class:`ConfigError` before anything is created.
+        """
+        if tag is not None:
+            branch = None
+        self.planner.spec(project)  # unknown project: BadInput
+        allowed = self.state.get_project(project).branches
+        if branch is not None and branch not in allowed:
+            raise BadInput(f"branch {branch!r} is not a branch of {project} (expected one of {', '.join(allowed)})")
+        self.planner.dry_run(project, branch=branch, tag=tag, parameters=dict(parameters or {}))
+        pipeline = self.state.create_pipeline(
+            project, branch=branch, tag=tag, parameters=dict(parameters or {}), trigger_type=trigger_type
+        )
+        self._launch(pipeline.id)
+        return pipeline.id
+
+    def run_until_settled(self, timeout: float = 120.0) -> RehearsalResult:
+        """Run until every pipeline is finished, only approval holds wait, or ``timeout`` seconds pass."""
+        deadline = time.monotonic() + timeout
+        outcome = "timeout"
+        while True:
+            self._advance_all()
+            if self._queue.empty() and not self.runner.busy():
+                outcome = "stuck" if self._holds() else "settled"
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                kind, payload = self._queue.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            self._handle(kind, payload)
+            while True:  # drain whatever else arrived before scheduling again
+                try:
+                    kind, payload = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                self._handle(kind, payload)
+        waiting = self._holds() if outcome == "stuck" else self.runner.active_names() if outcome == "timeout" else []
+        if outcome == "stuck":
+            for name in waiting:
+                self.record(Event(self.clock(), "stuck", name.split(" ", 1)[0], detail=f"{name} waits for approval"))
+        return self.result(outcome, waiting)
+
+    def result(self, outcome: str = "settled", waiting: Optional[list[str]] = None) -> RehearsalResult:
+        """A snapshot of every pipeline as the simulator shows it now."""
+        with self._timeline_lock:
+            timeline = list(self._timeline)
+        pipelines = [run.snapshot(self.state, self.runner) for run in self.pipelines.values()]
+        return RehearsalResult(outcome, self.clock(), pipelines, timeline, waiting or [])
+
+    # --- events --------------------------------------------------------------------------------
+
+    def _on_sim_event(self, event: SimEvent) -> None:
+        if not self._closed:
+            self._queue.put(("sim", event))
+
+    def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "job_done":
+            workflow_id, name, outcome = payload
+            self.runner.finished(self._workflow(workflow_id), name, outcome)
+            return
+        event: SimEvent = payload
+        if event.kind == "pipeline_triggered" and event.pipeline_id not in self.pipelines:
+            self._launch(event.pipeline_id)
+        elif event.kind == "job_approved" and event.workflow_id and event.job_id:
+            workflow = self._workflow(event.workflow_id)
+            if workflow is not None:
+                self.runner.approved(workflow, event.job_id)
+        elif event.kind == "workflow_canceled" and event.workflow_id:
+            workflow = self._workflow(event.workflow_id)
+            if workflow is not None:
+                self.runner.canceled(workflow)
+        elif event.kind == "workflow_rerun" and event.workflow_id:
+            old = self._workflow(event.workflow_id)
+            if old is not None:
+                self._rerun(old, str(event.data["new_workflow_id"]))
+
+    def _workflow(self, workflow_id: str) -> Optional[WorkflowRun]:
+        for pipeline in self.pipelines.values():
+            for workflow in pipeline.workflows:
+                if workflow.id == workflow_id:
+                    return workflow
+        return None
+
+    def _launch(self, pipeline_id: str) -> None:
+        pipeline = self.state.get_pipeline(pipeline_id)
+        run = PipelineRun(pipeline.id, pipeline.number, pipeline.project_slug)
+        self.pipelines[pipeline.id] = run
+        where = f"{pipeline.project_slug} #{pipeline.number}"
+        self.record(Event(self.clock(), "pipeline_created", pipeline.project_slug, pipeline.number, detail=where))
+        try:
+            plan = self.planner.plan(pipeline)
+        except ConfigError as exc:
+            kind = "config-fetch" if isinstance(exc, ConfigFetchError) else "config"
+            self.state.mark_pipeline_errored(pipeline.id, [(kind, exc.message)])
+            self.record(
+                Event(self.clock(), "pipeline_errored", pipeline.project_slug, pipeline.number, detail=str(exc))
+            )
+            return
+        for workflow_plan in plan.workflows:
+            workflow = self.state.add_workflow(pipeline.id, workflow_plan.name)
+            run.workflows.append(self.runner.create(run, workflow.id, workflow_plan, pipeline))
+        for name in plan.skipped:
+            self.record(Event(self.clock(), "workflow_skipped", run.project, run.number, workflow=name))
+        if pipeline.state != "created":
+            self.state.set_pipeline_state(pipeline.id, "created")
+
+    def _rerun(self, old: WorkflowRun, new_id: str) -> None:
+        pipeline = self.pipelines[old.pipeline.id]
+        pipeline.workflows.append(self.runner.adopt(old, new_id))
+
+    def _advance_all(self) -> None:
+        for pipeline in self.pipelines.values():
+            for workflow in pipeline.workflows:
+                self.runner.advance(workflow)
+
+    def _holds(self) -> list[str]:
+        return [
+            f"{pipeline.project} #{pipeline.number} {workflow.name}/{job.plan.name}"
+            for pipeline in self.pipelines.values()
+            for workflow in pipeline.workflows
+            for job in workflow.jobs.values()
+            if job.status == "on_hold" and job.status not in JOB_TERMINAL
+        ]
+
+
+def _spec(slug: str, value: ProjectInput) -> ProjectSpec:
+    ProjectSlug.parse(slug)
+    if isinstance(value, ProjectSpec):
+        return value
+    return ProjectSpec(config=Path(value))
