@@ -1,0 +1,71 @@
+"""Benchmarks: print figures for start-up time, pagination throughput and memory (``make bench``).
+
+Figures, not assertions: nothing here fails on a slow machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+
+from cb_helper.approve import find_job
+from cb_helper.auth import Token
+from cb_helper.client import CircleCIClient
+from cb_helper.sim import SimServer, SimState
+
+
+def startup(runs: int = 10) -> None:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "cb_helper", "--version"], check=True, capture_output=True)
+        timings.append(time.perf_counter() - started)
+    modules = subprocess.run(
+        [sys.executable, "-c", "import sys; import cb_helper.cli; print(len(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    print(f"cb-helper --version: median {statistics.median(timings) * 1000:.0f} ms over {runs} runs; {modules} modules")
+
+
+def pagination(jobs: int = 2000, page_size: int = 20) -> None:
+    state = SimState(page_size=page_size)
+    state.add_project("gh/bench/project")
+    pipeline = state.create_pipeline("gh/bench/project")
+    workflow = state.add_workflow(pipeline.id, "big")
+    for i in range(jobs):
+        state.add_job(workflow.id, f"job-{i:05d}")
+    with SimServer(state) as server:
+        client = CircleCIClient(server.url, Token(server.token, "CIRCLE_TOKEN"))
+        started = time.perf_counter()
+        tracemalloc.start()
+        count = sum(1 for _ in client.paginate(f"/workflow/{workflow.id}/job"))
+        _, streamed_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        elapsed = time.perf_counter() - started
+        pages = -(-jobs // page_size)
+        print(
+            f"paginate {count} jobs in {pages} pages: {elapsed:.2f} s, {count / elapsed:.0f} items/s, "
+            f"{elapsed / pages * 1000:.1f} ms/page, peak {streamed_peak / 1024:.0f} KiB traced"
+        )
+        state.clear_request_log()
+        started = time.perf_counter()
+        job, _ = find_job(client, workflow.id, f"job-{jobs // 2:05d}")
+        elapsed = time.perf_counter() - started
+        calls = len(state.request_log)
+        found = job is not None
+        print(f"find a job in the middle: {elapsed * 1000:.0f} ms, {calls} requests (stopped at the match: {found})")
+
+
+def main() -> int:
+    startup()
+    pagination()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
