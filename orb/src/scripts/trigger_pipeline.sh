@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Trigger the downstream pipeline with cb-helper. Parameters arrive as CB_PARAM_* variables; the
+# token stays in the variable CB_PARAM_TOKEN names, and only that name reaches the command line.
+set -eo pipefail
+
+is_true() { [ "$1" = "1" ] || [ "$1" = "true" ]; }
+
+args=(trigger --project "${CB_PARAM_PROJECT_SLUG-}" --token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}")
+if [ -n "${CB_PARAM_HOST-}" ]; then args+=(--host "$CB_PARAM_HOST"); fi
+if [ -n "${CB_PARAM_BRANCH-}" ]; then args+=(--branch "$CB_PARAM_BRANCH"); fi
+if [ -n "${CB_PARAM_TAG-}" ]; then args+=(--tag "$CB_PARAM_TAG"); fi
+if [ -n "${CB_PARAM_DEFINITION_ID-}" ]; then args+=(--definition-id "$CB_PARAM_DEFINITION_ID"); fi
+if [ -n "${CB_PARAM_PARAMETERS-}" ]; then args+=(--parameters-json "$CB_PARAM_PARAMETERS"); fi
+
+if is_true "${CB_PARAM_PASS_IDS:-1}"; then
+  if [ -n "${CB_PARAM_PIPELINE_ID_PARAMETER-}" ]; then
+    args+=(--parameter "${CB_PARAM_PIPELINE_ID_PARAMETER}=${CB_PIPELINE_ID-}")
+  fi
+  if [ -n "${CB_PARAM_WORKFLOW_ID_PARAMETER-}" ]; then
+    args+=(--parameter "${CB_PARAM_WORKFLOW_ID_PARAMETER}=${CIRCLE_WORKFLOW_ID-}")
+  fi
+fi
+
+if is_true "${CB_PARAM_VERIFY_START:-1}"; then
+  args+=(--verify-start --start-timeout "${CB_PARAM_START_TIMEOUT:-120}")
+else
+  args+=(--no-verify-start)
+fi
+args+=(--id-file "${CB_PARAM_ID_FILE:-/tmp/circleback/pipeline-id}")
+
+exec cb-helper "${args[@]}"

@@ -1,0 +1,1 @@
+"""Offline orb tooling (development only, not shipped): pack, validate, review, lint."""
