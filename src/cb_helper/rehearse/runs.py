@@ -63,7 +63,8 @@ class JobRunner:
         self.record = record
         self.done = done
         self.secrets = tuple(
-            {*self.rehearsal_env.values(), *self.project_env.values()}
+            {value for name, value in self.rehearsal_env.items() if name != "CIRCLECI_HOST"}
+            | set(self.project_env.values())
             | {value for context in contexts.values() for value in context.values()}
         )
         self._active: dict[str, tuple[WorkflowRun, JobRun]] = {}
