@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import pytest
-from click.testing import CliRunner
 
 from cb_helper.auth import Token
 from cb_helper.cli import main
@@ -36,16 +37,22 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture
-def run(sim: SimServer) -> Run:
+def run(sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> Run:
     """``run("status", "--pipeline-id", x)`` -> Result, with the simulator's host and token in the environment."""
 
     def invoke(*args: str, env: Optional[dict[str, Optional[str]]] = None) -> Result:
         environment: dict[str, Optional[str]] = {"CIRCLECI_HOST": sim.url, "CIRCLE_TOKEN": sim.token}
         environment.update(env or {})
-        runner = CliRunner()
-        with runner.isolation(env=environment) as (out, err, _):
-            code = main(list(args))
-        return Result(code, out.getvalue().decode(), err.getvalue().decode())
+        out, err = io.StringIO(), io.StringIO()
+        with monkeypatch.context() as patch:
+            for key, value in environment.items():
+                if value is None:
+                    patch.delenv(key, raising=False)
+                else:
+                    patch.setenv(key, value)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(list(args))
+        return Result(code, out.getvalue(), err.getvalue())
 
     return invoke
 

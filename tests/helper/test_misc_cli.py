@@ -110,3 +110,14 @@ def test_python_dash_m_runs_the_cli() -> None:
     done = subprocess.run([sys.executable, "-m", "cb_helper", "--version"], capture_output=True, text=True, check=False)
     assert done.returncode == 0
     assert done.stdout == f"cb-helper {__version__}\n"
+
+
+def test_help_lists_every_command_through_clicks_runner() -> None:
+    from click.testing import CliRunner
+
+    from cb_helper.cli import cli
+
+    result = CliRunner().invoke(cli, ["-h"])
+    assert result.exit_code == 0
+    for name in ("trigger", "approve", "status", "workflows", "jobs", "cancel"):
+        assert f"  {name} " in result.output
