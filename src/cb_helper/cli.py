@@ -208,8 +208,11 @@ def trigger(
         names = ", ".join(f"{w.get('name')} ({w.get('status')})" for w in result.workflows)
         click.echo(f"pipeline {result.id} started: {names}", err=True)
     if as_json:
+        from cb_helper.status import pipeline_url
+
         pipeline = result.pipeline
         data = {key: pipeline.get(key) for key in ("id", "number", "state", "created_at")}
+        data["url"] = pipeline_url(client.host, str(request.project), pipeline.get("number"))
         if verify_start:
             data["workflows"] = [{k: w.get(k) for k in ("id", "name", "status")} for w in result.workflows]
         click.echo(to_json(data))

@@ -156,10 +156,19 @@ def oldest_first(workflows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [workflow for _, workflow in ranked]
 
 
-def workflow_url(host: str, project_slug: Optional[str], number: Optional[int], workflow_id: str) -> str:
-    """The web page of a workflow (app.circleci.com for the cloud; the host itself for a server install)."""
-    base = APP_HOST if host.rstrip("/") in ("https://circleci.com", "https://app.circleci.com") else host
+def pipeline_url(host: str, project_slug: Optional[str], number: Optional[int]) -> Optional[str]:
+    """The web page of a pipeline (app.circleci.com for the cloud; the host itself for a server install)."""
     if not project_slug or number is None:
-        return f"{base}/workflow-run/{workflow_id}"
+        return None
+    base = APP_HOST if host.rstrip("/") in ("https://circleci.com", "https://app.circleci.com") else host
     provider, _, rest = project_slug.partition("/")
-    return f"{base}/pipelines/{_VCS_NAMES.get(provider, provider)}/{rest}/{number}/workflows/{workflow_id}"
+    return f"{base}/pipelines/{_VCS_NAMES.get(provider, provider)}/{rest}/{number}"
+
+
+def workflow_url(host: str, project_slug: Optional[str], number: Optional[int], workflow_id: str) -> str:
+    """The web page of a workflow."""
+    page = pipeline_url(host, project_slug, number)
+    if page is None:
+        base = APP_HOST if host.rstrip("/") in ("https://circleci.com", "https://app.circleci.com") else host
+        return f"{base}/workflow-run/{workflow_id}"
+    return f"{page}/workflows/{workflow_id}"

@@ -54,6 +54,7 @@ def test_trigger_json_output(sim: SimServer, run: Run) -> None:
     data = json.loads(result.stdout)
     assert set(data) >= {"id", "number", "state", "created_at"}
     assert data["state"] == "created"
+    assert data["url"] == f"{sim.url}/pipelines/github/acme/project-b/{data['number']}"
     assert [w["name"] for w in data["workflows"]] == ["test"]
     assert sim.state.get_pipeline(data["id"]).tag == "v1.2.3"
 

@@ -84,6 +84,16 @@ class PipelineResult:
                     return job
         raise KeyError(f"pipeline {self.project} #{self.number} has no job {name!r}")
 
+    def hold_seconds(self, until: float) -> float:
+        """Seconds this pipeline's approval holds spent waiting (overlaps counted once)."""
+        holds = [
+            (job.started, job.stopped if job.stopped is not None else until)
+            for workflow in self.workflows
+            for job in workflow.jobs
+            if job.type == "approval" and job.started is not None
+        ]
+        return sum(end - start for start, end in _merge(holds))
+
     def billable_while_waiting(self, until: float) -> float:
         """Seconds this pipeline's build jobs ran while one of its approval holds was waiting."""
         holds = [
