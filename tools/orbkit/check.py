@@ -1,15 +1,93 @@
-"""``python -m tools.orbkit check``: every offline check of the orb, one report."""
+"""``python -m tools.orbkit check``: pack, validate, semantic checks, review, shellcheck and yamllint."""
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from tools.orbkit.bundle import build_orb
+from tools.orbkit.bundle import BUNDLE_PATH, ORB_SRC, PACKAGE_DIR, REPO_ROOT, build_orb, helper_version, render_bundle
+from tools.orbkit.goyaml import load_file, load_text
+from tools.orbkit.lint import shellcheck, yamllint
+from tools.orbkit.review import Review
+from tools.orbkit.schema import validate
+from tools.orbkit.semantic import check_orb
+
+ORB_REF = "circleback/circleback"
+ORB_ALIAS = "circleback"
+CIRCLECI_DIR = REPO_ROOT / ".circleci"
+YAMLLINT_CONFIG = REPO_ROOT / ".yamllint"
+DIST_ORB = REPO_ROOT / "dist" / "orb.yml"
+
+
+@dataclass
+class Section:
+    name: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def project_configs(circleci_dir: Path = CIRCLECI_DIR) -> dict[str, Any]:
+    """The project's own CircleCI configs, by file name."""
+    if not circleci_dir.is_dir():
+        return {}
+    return {path.name: load_file(path) for path in sorted(circleci_dir.glob("*.yml"))}
+
+
+def example_version_problems(orb: dict[str, Any], version: str) -> list[str]:
+    """Examples must import the orb at the helper's major.minor version (one source of truth)."""
+    wanted = ".".join(version.split(".")[:2])
+    problems = []
+    for name, example in (orb.get("examples") or {}).items():
+        reference = str(((example.get("usage") or {}).get("orbs") or {}).get(ORB_ALIAS, ""))
+        name_part, _, version_part = reference.partition("@")
+        if version_part != wanted or name_part != ORB_REF:
+            problems.append(f"example {name} imports {reference!r} (expected {ORB_REF}@{wanted})")
+    return problems
+
+
+def collect(network: bool = False, tag: str = "", write_dist: bool = True) -> list[Section]:
+    """Run every check; each section lists its problems."""
+    text = build_orb()
+    if write_dist:
+        DIST_ORB.parent.mkdir(parents=True, exist_ok=True)
+        DIST_ORB.write_text(text, encoding="utf-8")
+    orb = load_text(text, "dist/orb.yml")
+    version = helper_version(PACKAGE_DIR)
+    sections = [Section("pack", notes=[f"packed cb-helper {version} into {len(text)} bytes"])]
+    sections.append(
+        Section("schema (check-jsonschema vendor.circle-ci)", validate(text, orb, ORB_REF, project_configs()))
+    )
+    sections.append(Section("semantic checks", [str(f) for f in check_orb(orb, ORB_REF)]))
+    review = Section("review (RC001-RC012)")
+    for rule in Review(ORB_SRC, orb_alias=ORB_ALIAS, tag=tag, network=network).run():
+        review.problems.extend(f"{rule.code} {rule.title} {p}" for p in rule.problems)
+        if rule.skipped:
+            review.notes.append(f"{rule.code} skipped: {rule.skipped}")
+    sections.append(review)
+    scripts = sorted(p for p in (ORB_SRC / "scripts").glob("*.sh") if p.name != Path(BUNDLE_PATH).name)
+    sections.append(Section("shellcheck", shellcheck(scripts, extra_text=render_bundle())))
+    lint = yamllint(ORB_SRC, YAMLLINT_CONFIG)
+    if CIRCLECI_DIR.is_dir():
+        lint += yamllint(CIRCLECI_DIR, YAMLLINT_CONFIG)
+    sections.append(Section("yamllint", lint))
+    sections.append(Section("version", example_version_problems(orb, version)))
+    return sections
 
 
 def run_checks(network: bool = False) -> int:
-    """Pack the orb; return 0 when every check passes."""
-    del network
-    build_orb()
-    print("orb packs", file=sys.stderr)
-    return 0
+    """Print a report; 0 when every check passes, 1 otherwise."""
+    sections = collect(network=network, tag=os.environ.get("CIRCLE_TAG", ""))
+    failed = 0
+    for section in sections:
+        status = "FAIL" if section.problems else "ok"
+        print(f"{status:4}  {section.name}")
+        for problem in section.problems:
+            print(f"      {problem}")
+        for note in section.notes:
+            print(f"      ({note})")
+        failed += bool(section.problems)
+    print(f"{failed} check(s) failed" if failed else "every orb check passed", file=sys.stderr)
+    return 1 if failed else 0
