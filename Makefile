@@ -29,6 +29,10 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -n 2
 
+## make orb-check: pack the orb into dist/orb.yml, validate, review, shellcheck and yamllint it
+orb-check: $(STAMP)
+	$(BIN)/python -m tools.orbkit check
+
 dist: $(STAMP)
 	rm -rf dist/*.whl dist/*.tar.gz
 	$(BIN)/python -m build --outdir dist .
