@@ -1,0 +1,229 @@
+"""``cb-helper rehearse``: run CircleCI configs on this machine against the embedded simulator."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from cb_helper.errors import BadInput
+from cb_helper.vocabulary import ProjectSlug, merge_parameters
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _project(value: str) -> tuple[str, Path]:
+    slug, sep, location = value.partition("=")
+    if not sep or not location:
+        raise BadInput(f"--project {value!r} is not SLUG=PATH (expected e.g. gh/acme/api=api/.circleci/config.yml)")
+    ProjectSlug.parse(slug)
+    path = Path(location)
+    if path.is_dir():
+        path = path / ".circleci" / "config.yml"
+    if not path.is_file():
+        raise BadInput(
+            f"--project {value!r}: {str(path)!r} is not a file (expected a config file or a project directory)"
+        )
+    return slug, path
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines (``export`` and quotes allowed, ``#`` comments); errors name the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot read env file {str(path)!r} ({exc.strerror or exc})") from None
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not _ENV_NAME.match(name):
+            raise BadInput(f"{path}:{number}: {raw.strip()[:40]!r} is not NAME=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name] = value
+    return values
+
+
+def _contexts(values: Sequence[str]) -> dict[str, dict[str, str]]:
+    contexts: dict[str, dict[str, str]] = {}
+    for value in values:
+        name, sep, location = value.partition("=")
+        if not name:
+            raise BadInput(f"--context {value!r} has no name (expected NAME or NAME=FILE.env)")
+        contexts[name] = read_env_file(Path(location)) if sep else {}
+    return contexts
+
+
+def _orbs(values: Sequence[str]) -> dict[str, Path]:
+    orbs: dict[str, Path] = {}
+    for value in values:
+        name, sep, location = value.partition("=")
+        if not sep or not name or not Path(location).is_file():
+            raise BadInput(
+                f"--orb {value!r} is not NAME=FILE with an existing packed orb (e.g. circleback=dist/orb.yml)"
+            )
+        orbs[name] = Path(location)
+    return orbs
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--project",
+    "projects",
+    multiple=True,
+    required=True,
+    metavar="SLUG=PATH",
+    help="A project and its config file (or directory holding .circleci/config.yml). Repeatable.",
+)
+@click.option(
+    "--orb",
+    "orbs",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="A packed orb, used where a config imports NAME (or its registry name). Repeatable.",
+)
+@click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="NAME[=FILE]",
+    help="A context and its variables from an env file (none without =FILE). Repeatable.",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Project environment variables for every job (NAME=VALUE lines).",
+)
+@click.option(
+    "--start", "start_project", metavar="SLUG", help="The project whose pipeline starts (default: the first)."
+)
+@click.option("--branch", default="main", show_default=True, help="Branch of the started pipeline.")
+@click.option("--tag", help="Start a tag pipeline instead of a branch one.")
+@click.option(
+    "--parameter",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A pipeline parameter (true/false and integers are typed). Repeatable.",
+)
+@click.option("--parameters-json", metavar="JSON", help="Pipeline parameters as a JSON object.")
+@click.option(
+    "--token-env",
+    "token_envs",
+    multiple=True,
+    metavar="NAME",
+    help="Variable(s) the jobs read the simulator's token from (default CIRCLE_TOKEN).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for every pipeline to finish.",
+)
+@click.option("--max-parallel", type=click.IntRange(min=1), default=4, show_default=True, help="Jobs running at once.")
+@click.option("--steps", "show_steps", is_flag=True, help="Show every step in the timeline.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (the timeline goes to stderr).")
+@click.option("--keep-workdir", is_flag=True, help="Keep the jobs' directories, workspaces and artifacts.")
+def rehearse(
+    projects: tuple[str, ...],
+    orbs: tuple[str, ...],
+    contexts: tuple[str, ...],
+    env_file: Optional[Path],
+    start_project: Optional[str],
+    branch: str,
+    tag: Optional[str],
+    pairs: tuple[str, ...],
+    parameters_json: Optional[str],
+    token_envs: tuple[str, ...],
+    timeout: float,
+    max_parallel: int,
+    show_steps: bool,
+    as_json: bool,
+    keep_workdir: bool,
+) -> None:
+    """Rehearse pipelines locally: run each project's config on this machine, with the embedded
+    simulator as CircleCI. A trigger through the API starts the target project's config; approvals,
+    cancels and reruns through the API act on the running workflows. Steps run in bash on this host
+    (no Docker); cb-helper is on their PATH, with CIRCLECI_HOST and CIRCLE_TOKEN set to the simulator.
+
+    Exits 0 when the started pipeline succeeded, 1 when it failed, 4 when the rehearsal got stuck on
+    an approval or timed out, 5 when the pipeline was canceled or never ran.
+
+    Example:
+
+        cb-helper rehearse --orb circleback=dist/orb.yml --context circleci-api \\
+          --project gh/acme/project-a=a/.circleci/config.yml --project gh/acme/project-b=b
+    """
+    from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
+    from cb_helper.rehearse.report import event_line, exit_status, summary_lines, timeline_lines
+
+    parsed = [_project(value) for value in projects]
+    slugs = [slug for slug, _ in parsed]
+    start = start_project or slugs[0]
+    if start not in slugs:
+        raise BadInput(f"--start {start!r} is not one of the --project slugs ({', '.join(slugs)})")
+    for name in token_envs:
+        if not _ENV_NAME.match(name):
+            raise BadInput(f"--token-env {name!r} is not an environment variable name")
+    parameters = merge_parameters(pairs, parameters_json)
+    orb_files = _orbs(orbs)
+    context_values = _contexts(contexts)
+    project_env = read_env_file(env_file) if env_file else {}
+    specs = {
+        slug: ProjectSpec(
+            config=path, branches=tuple(dict.fromkeys(["main", branch] if slug == start and not tag else ["main"]))
+        )
+        for slug, path in parsed
+    }
+    stream = sys.stderr if as_json else sys.stdout
+    color = stream.isatty()
+    lock = threading.Lock()
+
+    def live(event: object) -> None:
+        from cb_helper.rehearse.timeline import Event
+
+        assert isinstance(event, Event)
+        if show_steps or event.kind != "step_finished":
+            with lock:
+                click.echo(event_line(event, color=color), file=stream, color=color)
+
+    with Rehearsal(
+        specs,
+        orbs=orb_files,
+        contexts=context_values,
+        project_env=project_env,
+        token_env=token_envs or ("CIRCLE_TOKEN",),
+        keep_workdir=keep_workdir,
+        max_parallel=max_parallel,
+        on_event=live,
+    ) as rehearsal:
+        pipeline_id = rehearsal.start(start, None if tag else branch, parameters, tag=tag)
+        result = rehearsal.run_until_settled(timeout)
+        if keep_workdir:
+            click.echo(f"work directory kept: {rehearsal.workdir}", err=True)
+    started = next((p for p in result.pipelines if p.id == pipeline_id), None)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
+    else:
+        if not timeline_lines(result):  # pragma: no cover - a started pipeline always records events
+            click.echo("nothing happened")
+        click.echo("")
+        for line in summary_lines(result, color=color):
+            click.echo(line, color=color)
+    code = exit_status(started, result.outcome)
+    if code:
+        raise click.exceptions.Exit(code)
