@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from cb_helper.sim import SimServer, SimState
-from tests.contract.spec import ContractChecker
+from tests.contract.spec import ContractChecker, warm_up
 
 PROJECT_A = "gh/acme/project-a"
 PROJECT_B = "gh/acme/project-b"
@@ -27,8 +27,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore:Use of allowEmptyValue property is deprecated:DeprecationWarning")
 
 
+@pytest.fixture(scope="session")
+def contract() -> None:
+    """CircleCI's spec, loaded and compiled once per test session (per xdist worker)."""
+    warm_up()
+
+
 @pytest.fixture
-def sim(request: pytest.FixtureRequest) -> Iterator[SimServer]:
+def sim(request: pytest.FixtureRequest, contract: None) -> Iterator[SimServer]:
     """A started simulator with fresh state and the projects gh/acme/project-a and -b (branch main)."""
     state = SimState()
     state.add_project(PROJECT_B)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -79,10 +80,23 @@ def relaxed_spec() -> dict[str, Any]:
     return spec
 
 
-@functools.lru_cache(maxsize=1)
+_COMPILE_LOCK = threading.Lock()
+
+
 def openapi() -> OpenAPI:
-    """The compiled spec (once per process)."""
+    """The compiled spec, built once per process (server threads may ask for it concurrently)."""
+    with _COMPILE_LOCK:
+        return _openapi()
+
+
+@functools.lru_cache(maxsize=1)
+def _openapi() -> OpenAPI:
     return OpenAPI.from_dict(relaxed_spec())
+
+
+def warm_up() -> None:
+    """Load and compile the spec up front, so no request pays for it."""
+    openapi()
 
 
 def match_template(method: str, path: str) -> Optional[tuple[str, dict[str, str]]]:
@@ -123,6 +137,14 @@ def _match(template: list[str], raw: list[str]) -> Optional[dict[str, str]]:
 
 
 @dataclass
+class SpecResponse:
+    status_code: int
+    data: Optional[bytes]
+    content_type: str
+    headers: Headers
+
+
+@dataclass
 class SpecRequest:
     """An openapi-core request that names its own path template."""
 
@@ -133,14 +155,6 @@ class SpecRequest:
     body: Optional[bytes]
     content_type: str
     host_url: str = HOST_URL
-
-
-@dataclass
-class SpecResponse:
-    status_code: int
-    data: Optional[bytes]
-    content_type: str
-    headers: Headers
 
 
 def _content_type(headers: dict[str, str]) -> str:
@@ -201,7 +215,7 @@ def response_errors(exchange: Exchange) -> list[str]:
     )
     try:
         openapi().validate_response(request, response)
-    except Exception as exc:
+    except Exception as exc:  # openapi-core raises a family of validation errors
         return [f"response {exchange.status} to {exchange.method} {exchange.path}: {_explain(exc)}"]
     return []
 

@@ -60,6 +60,7 @@ def encode(body: Any) -> bytes:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # the default backlog of 5 resets bursts of concurrent connections
     sim: SimServer
 
 
