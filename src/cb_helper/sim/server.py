@@ -97,35 +97,38 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         parsed = parse_path(split.path)
         log_path = "/".join(["", *parsed[0]]) if parsed is not None else unquote(split.path)
-        token, query_token = _token(self.headers), any(k == "circle-token" for k, _ in pairs)
-
         fault = sim.faults.take(self.command, log_path, has_page_token="page-token" in query)
-        answer: Optional[Answer] = None
+        kind = fault.kind if fault is not None else None
+
         if fault is not None and fault.kind == "drop":
-            sim.state.record(RequestRecord(self.command, log_path, query, _loggable(body), 0, "drop"))
+            status, headers, payload = 0, {}, b""
+        else:
+            if fault is not None and fault.kind == "delay":
+                sim.stopping.wait(fault.delay or 0.0)
+            if fault is not None and fault.kind in ("status", "stale_page_token"):
+                answer = _fault_answer(fault)
+            else:
+                answer = error(404, "Not Found")
+                if parsed is not None:
+                    token, query_token = _token(self.headers), any(k == "circle-token" for k, _ in pairs)
+                    call = Call(self.command, parsed[0], parsed[1], query, token, query_token, body)
+                    answer = sim.dispatch(call)
+                if fault is not None and fault.kind == "act_then_fail":
+                    answer = _fault_answer(Fault(self.command, "", "status", status=502))
+            payload = answer.body if isinstance(answer.body, bytes) else encode(answer.body)
+            status = answer.status
+            headers = {"Content-Type": "application/json", **answer.headers}
+            if fault is not None and fault.kind == "truncate":
+                status, payload = 200, payload[: max(1, len(payload) // 2)]
+
+        # Record and observe before answering, so a client that got its answer finds both done.
+        sim.state.record(RequestRecord(self.command, log_path, query, _loggable(body), status, kind))
+        redacted = _redacted(self.headers)
+        sim.observe(Exchange(self.command, split.path, query, redacted, body, status, headers, payload, kind))
+        if status == 0:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
-            sim.observe(Exchange(self.command, split.path, query, _redacted(self.headers), body, 0, {}, b"", "drop"))
             return
-        if fault is not None and fault.kind == "delay":
-            sim.stopping.wait(fault.delay or 0.0)
-        if fault is not None and fault.kind in ("status", "stale_page_token"):
-            answer = _fault_answer(fault)
-        else:
-            if parsed is None:
-                answer = error(404, "Not Found")
-            else:
-                call = Call(self.command, parsed[0], parsed[1], query, token, query_token, body)
-                answer = sim.dispatch(call)
-            if fault is not None and fault.kind == "act_then_fail":
-                answer = _fault_answer(Fault(self.command, "", "status", status=502))
-        payload = answer.body if isinstance(answer.body, bytes) else encode(answer.body)
-        status = answer.status
-        headers = {"Content-Type": "application/json", **answer.headers}
-        if fault is not None and fault.kind == "truncate":
-            status, payload = 200, payload[: max(1, len(payload) // 2)]
-        kind = fault.kind if fault is not None else None
-        sim.state.record(RequestRecord(self.command, log_path, query, _loggable(body), status, kind))
         try:
             self.send_response(status)
             for name, value in headers.items():
@@ -135,20 +138,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except OSError:  # the client gave up (e.g. its timeout was shorter than a delay)
             self.close_connection = True
-            return
-        sim.observe(
-            Exchange(
-                self.command,
-                split.path,
-                query,
-                _redacted(self.headers),
-                body,
-                status,
-                headers,
-                payload,
-                kind,
-            )
-        )
 
 
 def _fault_answer(fault: Fault) -> Answer:
