@@ -13,7 +13,7 @@ from tools.orbkit.goyaml import load_file, load_text
 from tools.orbkit.lint import shellcheck, yamllint
 from tools.orbkit.review import Review
 from tools.orbkit.schema import validate
-from tools.orbkit.semantic import check_orb
+from tools.orbkit.semantic import check_orb, check_usage
 
 ORB_REF = "circleback/circleback"
 ORB_ALIAS = "circleback"
@@ -60,7 +60,11 @@ def collect(network: bool = False, tag: str = "", write_dist: bool = True) -> li
     sections.append(
         Section("schema (check-jsonschema vendor.circle-ci)", validate(text, orb, ORB_REF, project_configs()))
     )
-    sections.append(Section("semantic checks", [str(f) for f in check_orb(orb, ORB_REF)]))
+    semantic = [str(f) for f in check_orb(orb, ORB_REF)]
+    for name, config in project_configs().items():
+        if isinstance(config, dict) and ORB_ALIAS in (config.get("orbs") or {}):
+            semantic.extend(str(f) for f in check_usage(f".circleci/{name}", config, orb, ORB_REF))
+    sections.append(Section("semantic checks", semantic))
     review = Section("review (RC001-RC012)")
     for rule in Review(ORB_SRC, orb_alias=ORB_ALIAS, tag=tag, network=network).run():
         review.problems.extend(f"{rule.code} {rule.title} {p}" for p in rule.problems)

@@ -30,4 +30,7 @@ def yamllint(target: Path, config: Path) -> list[str]:
     """yamllint ``target`` with the project's configuration file."""
     command = [sys.executable, "-m", "yamllint", "-f", "parsable", "-c", str(config), str(target)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
-    return [line for line in result.stdout.splitlines() if line.strip()] if result.returncode else []
+    if result.returncode == 0:
+        return []
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    return lines or [f"yamllint exited {result.returncode}"]

@@ -247,9 +247,15 @@ def _check_job_executor(where: str, body: dict[str, Any], executors: Mapping[str
 
 
 def check_usage(where: str, usage: Mapping[str, Any], orb: Mapping[str, Any], orb_ref: str) -> Iterator[Finding]:
-    """An example (or any config) that imports this orb: its calls to the orb's jobs and commands."""
+    """An example (or any config) that imports this orb: its calls to the orb's jobs and commands.
+
+    An alias bound to an empty placeholder (``circleback: {}``, filled in by orb-tools' continue job)
+    counts as an import of this orb.
+    """
     aliases = [
-        a for a, ref in (usage.get("orbs") or {}).items() if isinstance(ref, str) and ref.split("@")[0] == orb_ref
+        alias
+        for alias, ref in (usage.get("orbs") or {}).items()
+        if ref == {} or (isinstance(ref, str) and ref.split("@")[0] == orb_ref)
     ]
     if not aliases:
         yield Finding(where, f"does not import {orb_ref}")

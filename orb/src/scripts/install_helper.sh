@@ -49,7 +49,7 @@ if [ -n "${CB_PARAM_INDEX_URL-}" ]; then pip+=(--index-url "$CB_PARAM_INDEX_URL"
 
 if [ "$source_kind" = bundled ]; then
   echo "Installing the cb-helper $version bundled in this orb, with its pinned dependencies"
-  "${pip[@]}" "${CB_BUNDLE_REQUIREMENTS[@]}"
+  if [ "${#CB_BUNDLE_REQUIREMENTS[@]}" -gt 0 ]; then "${pip[@]}" "${CB_BUNDLE_REQUIREMENTS[@]}"; fi
   site_packages="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
   cb_bundle_write "$site_packages"
   printf '#!%s\nimport sys\nfrom cb_helper.cli import main\nsys.exit(main())\n' "$venv/bin/python" > "$venv/bin/cb-helper"

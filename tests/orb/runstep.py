@@ -1,0 +1,88 @@
+"""Run one ``run`` step of the packed orb in bash, roughly as CircleCI would (an approximation).
+
+The step's ``command`` gets ``\\<<`` turned back into ``<<``; its ``environment`` values get
+``<< parameters.x >>`` replaced by the given arguments or the declared defaults (booleans as 1/0) and
+``<< pipeline.id >>`` by a fixed id. That is all the config compiler does for these steps.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tools.orbkit.bundle import build_orb
+from tools.orbkit.goyaml import load_text
+
+PIPELINE_ID = "5034460f-c7c4-4c43-9457-de07e2029e7b"
+_REFERENCE = re.compile(r"<<\s*(parameters|pipeline)\.([A-Za-z0-9_.-]+)\s*>>")
+
+
+@functools.lru_cache(maxsize=1)
+def packed_orb() -> dict[str, Any]:
+    data = load_text(build_orb(), "packed orb")
+    assert isinstance(data, dict)
+    return data
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def step_environment(command: str, arguments: Mapping[str, Any], step: int = 0) -> tuple[str, dict[str, str]]:
+    """The shell text and environment of step ``step`` of ``command`` called with ``arguments``."""
+    body = packed_orb()["commands"][command]
+    declared = body.get("parameters") or {}
+    values = {name: spec.get("default") for name, spec in declared.items()}
+    values.update(arguments)
+    missing = [name for name, value in values.items() if value is None]
+    assert not missing, f"required parameters not given: {missing}"
+    run = body["steps"][step]["run"]
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(1) == "pipeline":
+            assert match.group(2) == "id", match.group(0)
+            return PIPELINE_ID
+        return _render(values[match.group(2)])
+
+    env = {key: _REFERENCE.sub(substitute, str(value)) for key, value in (run.get("environment") or {}).items()}
+    return run["command"].replace("\\<<", "<<"), env
+
+
+def run_step(
+    command: str, arguments: Mapping[str, Any], path_dirs: list[Path], extra_env: Mapping[str, str], step: int = 0
+) -> subprocess.CompletedProcess[str]:
+    """Run the step with ``path_dirs`` first on PATH and ``extra_env`` on top of the step's environment."""
+    script, env = step_environment(command, arguments, step)
+    full_env = {
+        "PATH": os.pathsep.join([*map(str, path_dirs), "/usr/bin", "/bin"]),
+        "HOME": str(path_dirs[0]),
+        **env,
+        **extra_env,
+    }
+    return subprocess.run(
+        ["bash", "-c", script], env=full_env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+FAKE_HELPER = """#!{python}
+import json, os, sys
+with open(os.environ["FAKE_ARGV_FILE"], "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
+"""
+
+
+def fake_helper(directory: Path, python: str) -> Path:
+    """A ``cb-helper`` that records its arguments (one JSON list per call) and exits with $FAKE_EXIT."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "cb-helper"
+    path.write_text(FAKE_HELPER.format(python=python), encoding="utf-8")
+    path.chmod(0o755)
+    return path

@@ -1,0 +1,140 @@
+"""The orb's run steps assemble the right cb-helper command line, and pass its exit status through."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.orb.runstep import PIPELINE_ID, fake_helper, run_step
+
+WORKFLOW_ID = "9f2c1f4e-5b7a-4c55-8a39-2a1d8f0e6b11"
+SECRET = "s3cr3t-token-value"  # a dummy that must never reach argv
+
+
+def run_fake(tmp_path: Path, command: str, arguments: dict[str, Any], exit_code: int = 0) -> tuple[int, list[str]]:
+    bin_dir = tmp_path / "bin"
+    fake_helper(bin_dir, sys.executable)
+    argv_file = tmp_path / "argv.jsonl"
+    result = run_step(
+        command,
+        arguments,
+        [bin_dir],
+        {
+            "FAKE_ARGV_FILE": str(argv_file),
+            "FAKE_EXIT": str(exit_code),
+            "CIRCLE_WORKFLOW_ID": WORKFLOW_ID,
+            "CIRCLE_TOKEN": SECRET,
+        },
+    )
+    calls = [json.loads(line) for line in argv_file.read_text().splitlines()] if argv_file.exists() else []
+    assert len(calls) <= 1
+    return result.returncode, calls[0] if calls else []
+
+
+def test_trigger_passes_ids_and_never_the_token(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path, "trigger_pipeline", {"project_slug": "gh/acme/b", "branch": "main"})
+    assert code == 0
+    assert argv[0] == "trigger"
+    assert argv[argv.index("--project") + 1] == "gh/acme/b"
+    assert argv[argv.index("--branch") + 1] == "main"
+    assert f"triggering-pipeline-id={PIPELINE_ID}" in argv
+    assert f"triggering-workflow-id={WORKFLOW_ID}" in argv
+    assert argv[argv.index("--token-env") + 1] == "CIRCLE_TOKEN"
+    assert "--verify-start" in argv
+    assert argv[argv.index("--start-timeout") + 1] == "120"
+    assert argv[argv.index("--id-file") + 1] == "/tmp/circleback/pipeline-id"
+    assert "--host" not in argv
+    assert "--tag" not in argv
+    assert SECRET not in json.dumps(argv)
+
+
+def test_trigger_options(tmp_path: Path) -> None:
+    code, argv = run_fake(
+        tmp_path,
+        "trigger_pipeline",
+        {
+            "project_slug": "gh/acme/b",
+            "tag": "v1.2.3",
+            "parameters": '{"deploy": true}',
+            "pass_triggering_ids": False,
+            "verify_start": False,
+            "circleci_host": "https://circleci.example.com",
+            "token": "OTHER_TOKEN",
+            "definition_id": PIPELINE_ID,
+        },
+    )
+    assert code == 0
+    assert argv[argv.index("--tag") + 1] == "v1.2.3"
+    assert argv[argv.index("--parameters-json") + 1] == '{"deploy": true}'
+    assert "--parameter" not in argv
+    assert "--no-verify-start" in argv
+    assert argv[argv.index("--host") + 1] == "https://circleci.example.com"
+    assert argv[argv.index("--token-env") + 1] == "OTHER_TOKEN"
+    assert argv[argv.index("--definition-id") + 1] == PIPELINE_ID
+    assert "--branch" not in argv
+
+
+def test_trigger_parameter_names_are_configurable(tmp_path: Path) -> None:
+    code, argv = run_fake(
+        tmp_path,
+        "trigger_pipeline",
+        {"project_slug": "gh/a/b", "branch": "x", "pipeline_id_parameter": "upstream", "workflow_id_parameter": ""},
+    )
+    assert code == 0
+    assert [a for a in argv if "=" in a] == [f"upstream={PIPELINE_ID}"]
+
+
+@pytest.mark.parametrize("exit_code", [1, 2, 3, 4, 5])
+def test_exit_status_passes_through(tmp_path: Path, exit_code: int) -> None:
+    for command, arguments in (
+        ("trigger_pipeline", {"project_slug": "gh/a/b", "branch": "main"}),
+        ("approve_job", {}),
+        ("check_status", {}),
+    ):
+        directory = tmp_path / command
+        assert run_fake(directory, command, arguments, exit_code)[0] == exit_code
+
+
+def test_approve_always_runs_with_if_triggered(tmp_path: Path) -> None:
+    code, argv = run_fake(
+        tmp_path,
+        "approve_job",
+        {
+            "upstream_workflow_id": WORKFLOW_ID,
+            "upstream_pipeline_id": PIPELINE_ID,
+            "allowed_projects": "gh/acme/a, gh/acme/c  bb/x/y",
+            "upstream_workflow_name": "build",
+        },
+    )
+    assert code == 0
+    assert argv[:2] == ["approve", "--if-triggered"]
+    assert argv[argv.index("--job-name") + 1] == "wait-for-triggered-pipeline"
+    assert argv[argv.index("--workflow-id") + 1] == WORKFLOW_ID
+    assert argv[argv.index("--pipeline-id") + 1] == PIPELINE_ID
+    assert argv[argv.index("--workflow-name") + 1] == "build"
+    allowed = [argv[i + 1] for i, a in enumerate(argv) if a == "--allow-project"]
+    assert allowed == ["gh/acme/a", "gh/acme/c", "bb/x/y"]
+
+
+def test_approve_without_upstream_passes_empty_ids(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path, "approve_job", {})
+    assert code == 0
+    assert argv[argv.index("--workflow-id") + 1] == ""
+    assert argv[argv.index("--pipeline-id") + 1] == ""
+    assert "--allow-project" not in argv
+
+
+def test_check_status_reads_the_id_file_or_the_id(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path / "a", "check_status", {"timeout": 60, "interval": 2})
+    assert code == 0
+    assert argv[:2] == ["status", "--wait"]
+    assert argv[argv.index("--id-file") + 1] == "/tmp/circleback/pipeline-id"
+    assert argv[argv.index("--timeout") + 1] == "60"
+    assert argv[argv.index("--interval") + 1] == "2"
+    code, argv = run_fake(tmp_path / "b", "check_status", {"pipeline_id": PIPELINE_ID})
+    assert argv[argv.index("--pipeline-id") + 1] == PIPELINE_ID
+    assert "--id-file" not in argv
