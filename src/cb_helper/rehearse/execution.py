@@ -182,7 +182,8 @@ def _run_command(
     scripts = setup.home / ".rehearse"
     scripts.mkdir(parents=True, exist_ok=True)
     script = scripts / f"step-{index}.sh"
-    script.write_text(step.command if step.command.endswith("\n") else step.command + "\n", encoding="utf-8")
+    with files.WRITE_LOCK:
+        script.write_text(step.command if step.command.endswith("\n") else step.command + "\n", encoding="utf-8")
     argv = [*shlex.split(step.shell or job.shell or default_shell()), str(script)]
     env = dict(setup.environment)
     env.update(step.environment)
@@ -211,15 +212,16 @@ class _Process:
         self._size = 0
         self._lock = threading.Lock()
         self.last_output = time.monotonic()
-        self.proc = subprocess.Popen(  # noqa: S603 - the config's own command, run as CircleCI would
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with files.WRITE_LOCK:
+            self.proc = subprocess.Popen(  # noqa: S603 - the config's own command, run as CircleCI would
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,6 +11,11 @@ from pathlib import Path
 from typing import Optional
 
 from cb_helper.rehearse.errors import ConfigError
+
+#: Held while this process writes files and while it starts a process. A child forked while another
+#: thread has a file open for writing inherits that descriptor until it execs, and executing that
+#: file meanwhile fails with "Text file busy"; never forking during a copy avoids the race.
+WRITE_LOCK = threading.Lock()
 
 #: Directories a checkout copy leaves out (local tool state, not source).
 CHECKOUT_IGNORE = (".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules")
@@ -28,7 +34,8 @@ def checkout(source: Path, target: Path) -> int:
     if not source.is_dir():
         raise FileNotFoundError(f"project directory {str(source)!r} does not exist")
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*CHECKOUT_IGNORE))
+    with WRITE_LOCK:
+        shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*CHECKOUT_IGNORE))
     return sum(1 for p in target.rglob("*") if p.is_file())
 
 
@@ -60,10 +67,11 @@ class Workspace:
             for match in matches:
                 destination = layer / match.relative_to(base)
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                if match.is_dir():
-                    shutil.copytree(match, destination, dirs_exist_ok=True)
-                else:
-                    shutil.copy2(match, destination)
+                with WRITE_LOCK:
+                    if match.is_dir():
+                        shutil.copytree(match, destination, dirs_exist_ok=True)
+                    else:
+                        shutil.copy2(match, destination)
                 copied.append(str(match.relative_to(base)))
         return copied
 
@@ -74,7 +82,8 @@ class Workspace:
         for name in job_names:
             layer = self._layer(name)
             if layer.is_dir():
-                shutil.copytree(layer, at, dirs_exist_ok=True)
+                with WRITE_LOCK:
+                    shutil.copytree(layer, at, dirs_exist_ok=True)
                 attached.append(name)
         return attached
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 from cb_helper.rehearse.execution import JobOutcome, JobSetup, StepResult, run_job
-from cb_helper.rehearse.files import TestCase, Workspace
+from cb_helper.rehearse.files import WRITE_LOCK, TestCase, Workspace
 from cb_helper.rehearse.jobenv import build_environment, circleci_variables
 from cb_helper.rehearse.pipelines import JobRun, PipelineRun, WorkflowRun
 from cb_helper.rehearse.plan import JobPlan, WorkflowPlan
@@ -89,7 +89,8 @@ class JobRunner:
         """A rerun the simulator created: carried-over jobs keep their results, the others run again."""
         run = WorkflowRun(new_id, old.plan, old.pipeline, Workspace(self.root / "workspaces" / new_id))
         if old.workspace.root.is_dir():
-            shutil.copytree(old.workspace.root, run.workspace.root, dirs_exist_ok=True)
+            with WRITE_LOCK:
+                shutil.copytree(old.workspace.root, run.workspace.root, dirs_exist_ok=True)
         for job in self.state.jobs_of(new_id):
             previous = old.jobs[job.name]
             local = JobRun(previous.plan, job.id, job.status, job.job_number)
@@ -105,6 +106,10 @@ class JobRunner:
     def advance(self, workflow: WorkflowRun) -> None:
         """Start (or hold, or skip) every job whose requirements are now decided."""
         for job in workflow.jobs.values():
+            if job.thread is not None and not job.cancel.is_set():
+                if self.state.get_job(job.id).status in JOB_TERMINAL:
+                    job.cancel.set()  # canceled by someone else while running: stop its steps
+                continue
             if job.status not in ("blocked", "queued"):
                 continue
             required = [(workflow.jobs[name], allowed) for name, allowed in job.plan.requires]
@@ -245,7 +250,8 @@ class JobRunner:
         def artifact(path: str, file: Path) -> None:
             target = self.root / "artifacts" / str(number) / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(file, target)
+            with WRITE_LOCK:
+                shutil.copy2(file, target)
             self.state.add_artifact(slug, number, path, url=target.as_uri())
 
         def test_case(case: TestCase) -> None:

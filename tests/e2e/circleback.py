@@ -1,0 +1,115 @@
+"""Projects for the end-to-end tests, built from the orb's own usage examples.
+
+Changes to the examples are only parameter values: each job's workspace directory (the trigger and
+the check get different ones, so the pipeline id really travels through the workspace) and a 1 s
+status poll interval, plus the pipeline parameters B must declare (usage examples cannot show them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from cb_helper.rehearse.engine import Rehearsal
+from cb_helper.rehearse.examples import TRIGGERING_PARAMETERS, declare, example_config, set_arguments, write_config
+from cb_helper.rehearse.timeline import Event, JobResult, RehearsalResult
+from cb_helper.sim import SimServer, SimState
+
+A = "gh/acme/project-a"
+B = "gh/acme/project-b"
+C = "gh/acme/project-c"
+
+UPSTREAM = "trigger_and_wait_for_downstream"
+FAN_OUT = "fan_out_to_two_projects"
+STYLES = {"post-steps": "circle_back_with_post_steps", "final-job": "circle_back_with_final_job"}
+
+#: B's tests: the file ``outcome`` beside the script says how they end (an exit code, or ``hang``).
+RUN_TESTS = """#!/usr/bin/env bash
+outcome="$(cat "$(dirname "$0")/outcome")"
+echo "running ${1:-all} tests (outcome: $outcome)"
+if [ "$outcome" = hang ]; then sleep 60; fi
+exit "$outcome"
+"""
+
+
+def tune(config: dict[str, Any], root: Path) -> dict[str, Any]:
+    """Give every orb trigger/check job its own workspace directory and a short poll interval."""
+    for workflow in config.get("workflows", {}).values():
+        for entry in workflow.get("jobs", []):
+            if not isinstance(entry, dict):
+                continue
+            reference, arguments = next(iter(entry.items()))
+            name = str((arguments or {}).get("name", reference))
+            if reference == "circleback/trigger":
+                set_arguments(config, name, {"workspace_root": str(root / "workspaces" / name)})
+            elif reference == "circleback/check_status":
+                set_arguments(config, name, {"workspace_root": str(root / "workspaces" / name), "interval": 1})
+    return config
+
+
+def upstream(orb: Path, root: Path, example: str = UPSTREAM) -> dict[str, Any]:
+    return tune(example_config(orb, example), root)
+
+
+def downstream(orb: Path, style: str, *, declared: bool = True) -> dict[str, Any]:
+    config = example_config(orb, STYLES[style])
+    return declare(config, TRIGGERING_PARAMETERS) if declared else config
+
+
+def write_project(root: Path, name: str, config: Mapping[str, Any], outcome: Optional[str] = None) -> Path:
+    """The project's directory with its config (and, for a downstream, run-tests.sh and outcome)."""
+    project = root / name
+    path = write_config(config, project)
+    if outcome is not None:
+        script = project / "run-tests.sh"
+        script.write_text(RUN_TESTS, encoding="utf-8")
+        script.chmod(0o755)
+        (project / "outcome").write_text(outcome, encoding="utf-8")
+    return path
+
+
+def rehearsal(
+    orb: Path,
+    projects: Mapping[str, Path],
+    *,
+    page_size: int = 20,
+    on_event: Optional[Callable[[Event], None]] = None,
+    server: Optional[SimServer] = None,
+) -> Rehearsal:
+    return Rehearsal(
+        dict(projects),
+        orbs={"circleback": orb},
+        contexts={"circleci-api": {}},
+        page_size=page_size,
+        on_event=on_event,
+        server=server,
+    )
+
+
+def step(job: JobResult, name: str) -> Any:
+    for candidate in job.steps:
+        if candidate.name == name:
+            return candidate
+    raise AssertionError(f"job {job.name} has no step {name!r}: {[s.name for s in job.steps]}")
+
+
+def approvals(state: SimState) -> list[str]:
+    """The workflow ids approve requests were sent for, in order."""
+    return [
+        record.path.split("/")[2]
+        for record in state.request_log
+        if record.method == "POST" and "/approve/" in record.path and record.status == 202
+    ]
+
+
+def describe(result: RehearsalResult) -> str:
+    """Everything about a rehearsal, for assertion messages."""
+    lines = [f"outcome {result.outcome} {result.waiting}"]
+    for pipeline in result.pipelines:
+        lines.append(f"{pipeline.project} #{pipeline.number} {pipeline.state} {pipeline.errors}")
+        for workflow in pipeline.workflows:
+            for job in workflow.jobs:
+                lines.append(f"  {workflow.name}/{job.name}: {job.status}")
+                lines.extend(f"    {line}" for line in job.output().splitlines()[-15:])
+    return "\n".join(lines)
