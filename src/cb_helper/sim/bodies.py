@@ -65,7 +65,8 @@ def _parameters(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Refusal(400, UNEXPECTED_BODY)
     for item in value.values():
-        # Both endpoints: integer, string or boolean, the types a pipeline parameter can take.
+        # Integer, string or boolean, the types a pipeline parameter can take (the legacy schema says
+        # so; invented for /pipeline/run, whose schema allows any value).
         if not isinstance(item, (str, int, bool)):
             raise Refusal(400, UNEXPECTED_BODY)
     try:

@@ -108,6 +108,7 @@ class WorkflowMoves(Store):
             project = self._project(job.project_slug)
             job.job_number = project.next_job_number
             project.next_job_number += 1
+        # Invented: an approval job "starts" when it goes on hold (its 90-day window opens then).
         if job.started_at is None and (ran or status == "on_hold"):
             job.started_at = moment
         if status in JOB_TERMINAL:
@@ -218,7 +219,7 @@ class WorkflowMoves(Store):
             return copy.deepcopy(self._get(self._jobs, job_id, "job"))
 
     def workflows_of(self, pipeline_id: str) -> list[Workflow]:
-        """The pipeline's workflows, newest first (the API's order)."""
+        """The pipeline's workflows, newest first (invented: CircleCI does not document the order)."""
         with self.lock:
             self._get(self._pipelines, pipeline_id, "pipeline")
             found = [self._workflows[w] for w in self._pipeline_workflows[pipeline_id]]

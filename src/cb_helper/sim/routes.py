@@ -109,7 +109,7 @@ class Router:
         for want, handler, args in table:
             if want == method:
                 return handler, args
-        raise Refusal(405, "Method Not Allowed")
+        raise Refusal(405, "Method Not Allowed")  # invented
 
     # --- access --------------------------------------------------------------------------------
 

@@ -168,7 +168,7 @@ def _token(headers: Any) -> Optional[str]:
         except (binascii.Error, UnicodeDecodeError):
             return ""
         return decoded.partition(":")[0]
-    if scheme.lower() == "bearer":
+    if scheme.lower() == "bearer":  # in CircleCI's newer docs, not in the spec copy
         return value.strip()
     return None
 
