@@ -1,0 +1,152 @@
+"""The circleback end to end, continued: reruns, pagination, fan-out and bad orb parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cb_helper.rehearse.examples import set_arguments
+from tests.e2e.circleback import (
+    FAN_OUT,
+    A,
+    B,
+    C,
+    approvals,
+    describe,
+    downstream,
+    rehearsal,
+    step,
+    upstream,
+    write_project,
+)
+
+HOLD = "wait-for-triggered-pipeline"
+CHECK_STEP = "Check the downstream pipeline"
+
+
+def test_a_rerun_of_a_is_approved_in_the_new_workflow(packed_orb: Path, tmp_path: Path) -> None:
+    projects = {
+        A: write_project(tmp_path, "a", upstream(packed_orb, tmp_path)),
+        B: write_project(tmp_path, "b", downstream(packed_orb, "final-job"), outcome="1"),
+    }
+    with rehearsal(packed_orb, projects) as run:
+        run.start(A)
+        first = run.run_until_settled(60)
+        old = first.pipeline(A).workflow()
+        assert old.status == "failed", describe(first)
+        (tmp_path / "b" / "outcome").write_text("0", encoding="utf-8")  # fixed; rerun A from the start
+        run.state.rerun_workflow(old.id)
+        result = run.run_until_settled(60)
+        approved = approvals(run.state)
+    assert result.outcome == "settled", describe(result)
+    a = result.pipeline(A)
+    assert [w.status for w in a.workflows] == ["failed", "success"], describe(result)
+    new = a.workflow()
+    assert new.id != old.id
+    second_b = result.pipeline(B, -1)
+    assert second_b.number == 2
+    assert second_b.parameters["triggering-workflow-id"] == new.id
+    assert approved == [old.id, new.id]  # each B approved the hold of the workflow that triggered it
+    assert new.job(HOLD).status == "success"
+    assert new.job("check-project-b").status == "success"
+
+
+def test_holds_beyond_the_first_page_are_found(packed_orb: Path, tmp_path: Path) -> None:
+    lint = {"docker": [{"image": "cimg/base:current"}], "steps": [{"run": {"name": "lint", "command": "true"}}]}
+    a_config = upstream(packed_orb, tmp_path)
+    a_config["jobs"] = {"lint": lint}
+    a_jobs = a_config["workflows"]["build-and-integrate"]["jobs"]
+    a_config["workflows"]["build-and-integrate"]["jobs"] = [{"lint": {"name": f"lint-{i}"}} for i in range(7)] + a_jobs
+    b_config = downstream(packed_orb, "final-job")
+    b_config["jobs"]["lint"] = lint
+    b_jobs = b_config["workflows"]["tests"]["jobs"]
+    b_config["workflows"]["tests"]["jobs"] = [{"lint": {"name": f"lint-{i}"}} for i in range(7)] + b_jobs
+    projects = {
+        A: write_project(tmp_path, "a", a_config),
+        B: write_project(tmp_path, "b", b_config, outcome="2"),
+    }
+    with rehearsal(packed_orb, projects, page_size=3) as run:
+        run.start(A)
+        result = run.run_until_settled(60)
+        paged = [r for r in run.state.request_log if r.method == "GET" and "page-token" in r.query]
+        approved = approvals(run.state)
+    assert result.outcome == "settled", describe(result)
+    a = result.pipeline(A)
+    assert [job.name for job in a.workflow().jobs].index(HOLD) >= 6  # on the third page of three
+    assert approved == [a.workflow().id]
+    assert any(r.path == f"/workflow/{a.workflow().id}/job" for r in paged)
+    verdict = step(a.job("check-project-b"), CHECK_STEP)
+    assert verdict.exit_code == 1
+    assert "failed job: unit-tests" in verdict.output
+    assert "failed job: integration-tests" in verdict.output
+
+
+def test_fan_out_holds_once_per_downstream(packed_orb: Path, tmp_path: Path) -> None:
+    b_config = downstream(packed_orb, "final-job")
+    set_arguments(b_config, "circleback/circle_back", {"job_name": "wait-for-project-b"})
+    c_config = downstream(packed_orb, "final-job")
+    set_arguments(c_config, "circleback/circle_back", {"job_name": "wait-for-project-c"})
+    projects = {
+        A: write_project(tmp_path, "a", upstream(packed_orb, tmp_path, FAN_OUT)),
+        B: write_project(tmp_path, "b", b_config, outcome="0"),
+        C: write_project(tmp_path, "c", c_config, outcome="1"),
+    }
+    with rehearsal(packed_orb, projects) as run:
+        run.start(A)
+        result = run.run_until_settled(60)
+        approved = approvals(run.state)
+    assert result.outcome == "settled", describe(result)
+    a = result.pipeline(A)
+    workflow = a.workflow()
+    assert workflow.job("wait-for-project-b").status == "success"
+    assert workflow.job("wait-for-project-c").status == "success"
+    assert approved == [workflow.id, workflow.id]
+    assert result.pipeline(B).workflow().status == "success"
+    assert result.pipeline(C).workflow().status == "failed"
+    check_b, check_c = workflow.job("check-project-b"), workflow.job("check-project-c")
+    assert check_b.status == "success", describe(result)
+    assert result.pipeline(B).id in step(check_b, CHECK_STEP).output
+    assert check_c.status == "failed"
+    assert result.pipeline(C).id in step(check_c, CHECK_STEP).output
+    assert step(check_c, CHECK_STEP).exit_code == 1
+
+
+def test_a_bad_trigger_parameter_fails_before_any_api_call(packed_orb: Path, tmp_path: Path) -> None:
+    a_config = upstream(packed_orb, tmp_path)
+    set_arguments(a_config, "trigger-project-b", {"project_slug": "acme/project-b"})
+    projects = {
+        A: write_project(tmp_path, "a", a_config),
+        B: write_project(tmp_path, "b", downstream(packed_orb, "post-steps"), outcome="0"),
+    }
+    with rehearsal(packed_orb, projects) as run:
+        run.start(A)
+        result = run.run_until_settled(60)
+        requests = run.state.request_log
+    assert result.outcome == "settled", describe(result)
+    trigger = result.pipeline(A).job("trigger-project-b")
+    failure = step(trigger, "Trigger the downstream pipeline")
+    assert failure.exit_code == 2
+    assert "'acme/project-b'" in failure.output
+    assert "expected provider/organization/project" in failure.output
+    assert requests == []  # nothing was triggered, nothing approved
+    assert result.pipelines_of(B) == []
+    assert result.pipeline(A).job(HOLD).status == "not_run"
+
+
+def test_a_bad_circle_back_parameter_approves_nothing(packed_orb: Path, tmp_path: Path) -> None:
+    b_config = downstream(packed_orb, "final-job")
+    set_arguments(b_config, "circleback/circle_back", {"upstream_workflow_id": "not-a-workflow-id"})
+    projects = {
+        A: write_project(tmp_path, "a", upstream(packed_orb, tmp_path)),
+        B: write_project(tmp_path, "b", b_config, outcome="0"),
+    }
+    with rehearsal(packed_orb, projects) as run:
+        run.start(A)
+        result = run.run_until_settled(60)
+        approved = approvals(run.state)
+    assert result.outcome == "stuck", describe(result)
+    assert result.waiting == [f"{A} #1 build-and-integrate/{HOLD}"]
+    circle_back = result.pipeline(B).job("circleback/circle_back")
+    failure = step(circle_back, "Circle back to the upstream pipeline")
+    assert failure.exit_code == 2
+    assert "'not-a-workflow-id'" in failure.output
+    assert approved == []
