@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 ## make demo: rehearse the circleback on the embedded simulator
 demo: $(STAMP)
+	$(BIN)/python -m tools.orbkit pack
 	$(BIN)/python -m tools.demo
 
 ## make test: lint, type check and every test

@@ -1,8 +1,8 @@
 """Projects for the end-to-end tests, built from the orb's own usage examples.
 
-Changes to the examples are only parameter values: each job's workspace directory (the trigger and
-the check get different ones, so the pipeline id really travels through the workspace) and a 1 s
-status poll interval, plus the pipeline parameters B must declare (usage examples cannot show them).
+Changes to the examples are only parameter values (see ``localize``: each trigger and check job gets
+its own workspace directory, and checks poll every second), plus the pipeline parameters B must
+declare (usage examples cannot show them).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from cb_helper.rehearse.engine import Rehearsal
-from cb_helper.rehearse.examples import TRIGGERING_PARAMETERS, declare, example_config, set_arguments, write_config
+from cb_helper.rehearse.examples import TRIGGERING_PARAMETERS, declare, example_config, localize, write_config
 from cb_helper.rehearse.timeline import Event, JobResult, RehearsalResult
 from cb_helper.sim import SimServer, SimState
 
@@ -33,23 +33,8 @@ exit "$outcome"
 """
 
 
-def tune(config: dict[str, Any], root: Path) -> dict[str, Any]:
-    """Give every orb trigger/check job its own workspace directory and a short poll interval."""
-    for workflow in config.get("workflows", {}).values():
-        for entry in workflow.get("jobs", []):
-            if not isinstance(entry, dict):
-                continue
-            reference, arguments = next(iter(entry.items()))
-            name = str((arguments or {}).get("name", reference))
-            if reference == "circleback/trigger":
-                set_arguments(config, name, {"workspace_root": str(root / "workspaces" / name)})
-            elif reference == "circleback/check_status":
-                set_arguments(config, name, {"workspace_root": str(root / "workspaces" / name), "interval": 1})
-    return config
-
-
 def upstream(orb: Path, root: Path, example: str = UPSTREAM) -> dict[str, Any]:
-    return tune(example_config(orb, example), root)
+    return localize(example_config(orb, example), root)
 
 
 def downstream(orb: Path, style: str, *, declared: bool = True) -> dict[str, Any]:

@@ -67,6 +67,29 @@ def set_arguments(config: dict[str, Any], job: str, arguments: Mapping[str, Any]
     return config
 
 
+def localize(config: dict[str, Any], root: Path, *, interval: int = 1) -> dict[str, Any]:
+    """Fit the circleback orb's trigger and check_status jobs for a rehearsal on one machine.
+
+    Each gets its own ``workspace_root`` under ``root`` (jobs share this host's filesystem, and the
+    default ``/tmp/circleback`` would be shared by every job and every rehearsal), so the pipeline
+    id really travels through the workspace; checks poll every ``interval`` seconds.
+    """
+    for workflow in (config.get("workflows") or {}).values():
+        if not isinstance(workflow, dict):
+            continue
+        for entry in workflow.get("jobs") or []:
+            if not isinstance(entry, dict):
+                continue
+            reference, arguments = next(iter(entry.items()))
+            name = str((arguments or {}).get("name", reference))
+            component = str(reference).partition("/")[2]
+            if component == "trigger":
+                set_arguments(config, name, {"workspace_root": str(root / "workspaces" / name)})
+            elif component == "check_status":
+                set_arguments(config, name, {"workspace_root": str(root / "workspaces" / name), "interval": interval})
+    return config
+
+
 def write_config(config: Mapping[str, Any], project_dir: Path) -> Path:
     """Write ``project_dir/.circleci/config.yml``; returns its path."""
     path = project_dir / ".circleci" / "config.yml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Callable, Optional
 
 import click
@@ -19,7 +20,11 @@ _COLORS = {
     "stuck": "yellow",
     "timeout": "red",
 }
-_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """The terminal's width, between 60 and 120 columns (100 when unknown)."""
+    return max(60, min(120, shutil.get_terminal_size((100, 24)).columns))
 
 
 def _styled(text: str, status: str, color: bool) -> str:
@@ -56,17 +61,20 @@ def describe(event: Event) -> tuple[str, str]:
     return texts.get(kind, lambda: (f"{kind} {detail}", ""))()
 
 
-def event_line(event: Event, *, color: bool = False) -> str:
-    """One timeline line: time, project and pipeline number, what happened."""
-    where = f"{event.project} #{event.pipeline_number}" if event.pipeline_number is not None else event.project
+def event_line(event: Event, *, color: bool = False, width: Optional[int] = None) -> str:
+    """One timeline line: time, project (its repository name) and pipeline number, what happened."""
+    project = event.project.rsplit("/", 1)[-1]
+    where = f"{project} #{event.pipeline_number}" if event.pipeline_number is not None else project
     text, status = describe(event)
-    head = f"{event.at:7.2f}s  {where:<24} "
-    return head + _styled(_clip(text, _WIDTH - len(head)), status, color)
+    head = f"{event.at:6.2f}s  {where:<14} "
+    return head + _styled(_clip(text, (width or terminal_width()) - len(head)), status, color)
 
 
-def timeline_lines(result: RehearsalResult, *, steps: bool = False, color: bool = False) -> list[str]:
+def timeline_lines(
+    result: RehearsalResult, *, steps: bool = False, color: bool = False, width: Optional[int] = None
+) -> list[str]:
     return [
-        event_line(event, color=color)
+        event_line(event, color=color, width=width)
         for event in sorted(result.timeline, key=lambda e: e.at)
         if steps or event.kind != "step_finished"
     ]
@@ -88,14 +96,17 @@ def pipeline_status(pipeline: PipelineResult) -> str:
     return "success"
 
 
-def summary_lines(result: RehearsalResult, *, color: bool = False, output_lines: int = 12) -> list[str]:
+def summary_lines(
+    result: RehearsalResult, *, color: bool = False, output_lines: int = 12, width: Optional[int] = None
+) -> list[str]:
     """Each pipeline's verdict, failed jobs with the end of their output, and billable waiting time."""
+    width = width or terminal_width()
     lines: list[str] = []
     for pipeline in result.pipelines:
         status = pipeline_status(pipeline)
         lines.append(_styled(f"{pipeline.project} #{pipeline.number}: {status}", status, color))
         for kind, message in pipeline.errors:
-            lines.append(f"  {kind} error: {_clip(message, _WIDTH - 10)}")
+            lines.append(f"  {kind} error: {_clip(message, width - 10)}")
         for workflow in pipeline.workflows:
             lines.append(f"  workflow {workflow.name}: {_styled(workflow.status, workflow.status, color)}")
             for job in workflow.jobs:
@@ -105,7 +116,7 @@ def summary_lines(result: RehearsalResult, *, color: bool = False, output_lines:
                 for step in job.failed_steps:
                     lines.append(f"      step {_clip(step.name, 60)!r} failed; its last lines:")
                     tail = [line for line in step.output.splitlines() if line.strip()][-output_lines:]
-                    lines.extend(f"        | {_clip(line, _WIDTH - 10)}" for line in tail)
+                    lines.extend(f"        | {_clip(line, width - 10)}" for line in tail)
         held = pipeline.hold_seconds(result.elapsed)
         if held:
             billable = pipeline.billable_while_waiting(result.elapsed)

@@ -1,0 +1,155 @@
+"""``make demo``: rehearse the circleback with the orb's own examples, on this machine.
+
+Two scenarios, each a project A (the orb's trigger_and_wait_for_downstream example) and a project B:
+B's tests pass (B circles back from post-steps), then B's tests fail (B circles back from a final
+circle_back job). Prints a timeline of each and exits 0 only when both behaved as they should: A
+passes with a passing B, fails naming B's failed jobs with a failing B, and its hold is never billed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from cb_helper.rehearse.engine import Rehearsal
+from cb_helper.rehearse.examples import (
+    TRIGGERING_PARAMETERS,
+    declare,
+    example_config,
+    load_orb,
+    localize,
+    write_config,
+)
+from cb_helper.rehearse.report import terminal_width, timeline_lines
+from cb_helper.rehearse.timeline import RehearsalResult
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+A = "gh/acme/project-a"
+B = "gh/acme/project-b"
+HOLD = "wait-for-triggered-pipeline"
+CHECK = "check-project-b"
+RUN_TESTS = """#!/usr/bin/env bash
+echo "running ${1:-all} tests"
+exit "$(cat "$(dirname "$0")/outcome")"
+"""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    title: str
+    example: str
+    exit_code: str  # what B's tests exit with
+    expected: str  # A's expected workflow status
+
+
+SCENARIOS = (
+    Scenario("B's tests pass; B circles back from post-steps", "circle_back_with_post_steps", "0", "success"),
+    Scenario(
+        "B's tests fail; B circles back from a final circle_back job", "circle_back_with_final_job", "1", "failed"
+    ),
+)
+
+
+def _projects(orb: dict[str, Any], scenario: Scenario, root: Path) -> dict[str, Path]:
+    upstream = localize(example_config(orb, "trigger_and_wait_for_downstream"), root)
+    downstream = declare(example_config(orb, scenario.example), TRIGGERING_PARAMETERS)
+    b_dir = root / "project-b"
+    b_config = write_config(downstream, b_dir)
+    (b_dir / "run-tests.sh").write_text(RUN_TESTS, encoding="utf-8")
+    (b_dir / "run-tests.sh").chmod(0o755)
+    (b_dir / "outcome").write_text(scenario.exit_code, encoding="utf-8")
+    return {A: write_config(upstream, root / "project-a"), B: b_config}
+
+
+def _verdict(result: RehearsalResult, scenario: Scenario) -> tuple[list[str], list[str]]:
+    """Lines telling what A concluded, and the expectations that were not met."""
+    problems: list[str] = []
+    if result.outcome != "settled":
+        problems.append(f"the rehearsal did not settle ({result.outcome}: {'; '.join(result.waiting)})")
+        return [], problems
+    a, b = result.pipeline(A), result.pipeline(B)
+    check = a.job(CHECK)
+    verdict = next((s for s in check.steps if s.name == "Check the downstream pipeline"), None)
+    lines = [f"A's verdict: {CHECK} {check.status}" + (f" (exit {verdict.exit_code})" if verdict else "")]
+    if verdict is not None:
+        lines.extend(f"  {line.strip()}" for line in verdict.output.splitlines() if "failed job:" in line)
+    held = a.hold_seconds(result.elapsed)
+    billable = result.billable_while_waiting(A)
+    lines.append(f"A held {held:.2f}s on {HOLD}; billable while waiting: {billable:.2f}s")
+    if a.workflow().status != scenario.expected:
+        problems.append(f"A's workflow is {a.workflow().status}, expected {scenario.expected}")
+    if a.job(HOLD).status != "success":
+        problems.append(f"A's hold is {a.job(HOLD).status}: B did not circle back")
+    b_failed = [job.name for job in b.workflow().jobs if job.status == "failed"]
+    if scenario.expected == "failed":
+        if not b_failed or verdict is None or verdict.exit_code != 1:
+            problems.append("A's check did not fail with exit status 1")
+        elif not all(f"failed job: {name}" in verdict.output for name in b_failed):
+            problems.append("A's check did not name B's failed jobs")
+    if billable > 0:
+        problems.append(f"A was billed {billable:.2f}s while waiting")
+    return lines, problems
+
+
+def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: bool, width: int) -> bool:
+    click.echo(click.style(f"== {scenario.title}", bold=True) if color else f"== {scenario.title}")
+    with Rehearsal(_projects(orb, scenario, root), orbs={"circleback": orb}, contexts={"circleci-api": {}}) as run:
+        run.start(A)
+        result = run.run_until_settled(120)
+    for line in timeline_lines(result, color=color, width=width):
+        click.echo(line, color=color)
+    lines, problems = _verdict(result, scenario)
+    for line in lines:
+        click.echo(line)
+    if problems:
+        for problem in problems:
+            click.echo(click.style(f"NOT AS EXPECTED: {problem}", fg="red") if color else f"NOT AS EXPECTED: {problem}")
+    else:
+        message = "as expected"
+        click.echo(click.style(message, fg="green") if color else message)
+    click.echo("")
+    return not problems
+
+
+def _orb(path: Optional[Path]) -> dict[str, Any]:
+    if path is not None:
+        return load_orb(path)
+    packed = REPO_ROOT / "dist" / "orb.yml"
+    if packed.is_file():
+        return load_orb(packed)
+    from cb_helper.rehearse.yamlio import load_yaml_text
+    from tools.orbkit.bundle import ORB_SRC, build_orb  # packs in memory when dist/orb.yml is missing
+
+    data = load_yaml_text(build_orb(ORB_SRC), "orb/src (packed)")
+    assert isinstance(data, dict)
+    return data
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orb", type=Path, help="the packed orb (default dist/orb.yml)")
+    args = parser.parse_args(argv)
+    color = sys.stdout.isatty()
+    width = terminal_width()
+    orb = _orb(args.orb)
+    with tempfile.TemporaryDirectory(prefix="cb-demo-") as tmp:
+        outcomes = [
+            run_scenario(orb, scenario, Path(tmp) / f"scenario-{index}", color=color, width=width)
+            for index, scenario in enumerate(SCENARIOS, start=1)
+        ]
+    if all(outcomes):
+        click.echo("Both scenarios behaved as they should.")
+        return 0
+    click.echo(f"{outcomes.count(False)} scenario(s) did not behave as they should.")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
