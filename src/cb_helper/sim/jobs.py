@@ -16,7 +16,7 @@ from cb_helper.sim.store import Store, new_id
 from cb_helper.vocabulary import JOB_TERMINAL, JOB_TYPES, REQUIRES_STATUSES
 
 
-class ApprovalRefused(Exception):
+class ApprovalRefused(ValueError):
     """The approval request cannot be honoured; carries the HTTP status and message to answer."""
 
     def __init__(self, status: int, message: str) -> None:
