@@ -1,0 +1,126 @@
+"""``cb-helper rehearse`` from the command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+from cb_helper.cli import main
+from cb_helper.errors import BadInput
+from cb_helper.rehearse.cli import read_env_file
+from tests.rehearse.helpers import write_project
+
+CONFIG = """
+version: 2.1
+parameters:
+  outcome: {type: integer, default: 0}
+jobs:
+  build:
+    docker: [{image: cimg/base:current}]
+    steps:
+      - run: {name: report, command: 'echo "deploying to $TARGET"; exit << pipeline.parameters.outcome >>'}
+workflows:
+  main:
+    jobs: [{build: {context: deploy}}]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _live_log_stream() -> None:
+    """cb-helper's log handler keeps the stream of the previous test's capture, which is closed by
+    now; point it at a live one so the next ``main()`` can flush it."""
+    for handler in logging.getLogger("cb_helper").handlers:
+        if getattr(handler, "_cb_helper", False) and isinstance(handler, logging.StreamHandler):
+            handler.stream = sys.__stderr__
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write_project(tmp_path, "app", CONFIG)
+    (tmp_path / "deploy.env").write_text("# the deploy context\nexport TARGET='staging'\n", encoding="utf-8")
+    return tmp_path
+
+
+def _args(root: Path, *extra: str) -> list[str]:
+    return [
+        "rehearse",
+        "--project",
+        f"gh/acme/app={root / 'app'}",
+        "--context",
+        f"deploy={root / 'deploy.env'}",
+        *extra,
+    ]
+
+
+def test_a_passing_pipeline_exits_0_with_a_timeline(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_args(project)) == 0
+    out = capsys.readouterr().out
+    assert "app #1" in out
+    assert "build: running (job #1)" in out
+    assert "gh/acme/app #1: success" in out
+
+
+def test_a_failing_pipeline_exits_1_and_shows_the_failed_step(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_args(project, "--parameter", "outcome=3")) == 1
+    out = capsys.readouterr().out
+    assert "gh/acme/app #1: failed" in out
+    assert "step 'report' failed" in out
+    assert "| deploying to ********" in out  # context values are masked, as on CircleCI
+
+
+def test_json_output(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_args(project, "--json")) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["outcome"] == "settled"
+    [pipeline] = data["pipelines"]
+    assert pipeline["project"] == "gh/acme/app"
+    assert pipeline["workflows"][0]["jobs"][0]["steps"][0]["output"] == "deploying to ********\n"
+    assert "build: running" in captured.err
+
+
+def test_a_hold_nobody_approves_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(tmp_path, "app", "version: 2.1\nworkflows: {main: {jobs: [{hold: {type: approval}}]}}\n")
+    assert main(["rehearse", "--project", f"gh/acme/app={tmp_path / 'app'}"]) == 4
+    assert "rehearsal stuck: gh/acme/app #1 main/hold" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--project", "acme/app=app"], "project slug 'acme/app' is malformed"),
+        (["--project", "gh/acme/app=missing.yml"], "'missing.yml' is not a file"),
+        (["--orb", "circleback=nowhere.yml"], "--orb 'circleback=nowhere.yml'"),
+        (["--start", "gh/acme/other"], "--start 'gh/acme/other' is not one of"),
+        (["--parameter", "novalue"], "parameter 'novalue' is not KEY=VALUE"),
+        (["--token-env", "BAD-NAME"], "--token-env 'BAD-NAME'"),
+    ],
+)
+def test_bad_input_exits_2_before_anything_runs(
+    project: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(_args(project, *extra)) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_config_errors_exit_2_naming_them(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rehearse", "--project", f"gh/acme/app={project / 'app'}"]) == 2
+    assert "context 'deploy' is not defined" in capsys.readouterr().err
+    assert main(_args(project, "--parameter", "colour=blue")) == 2
+    assert "Unexpected argument(s): colour" in capsys.readouterr().err
+
+
+def test_env_files(tmp_path: Path) -> None:
+    good = tmp_path / "good.env"
+    good.write_text('A=1\n\n# comment\nexport B="two words"\nC=\n', encoding="utf-8")
+    assert read_env_file(good) == {"A": "1", "B": "two words", "C": ""}
+    bad = tmp_path / "bad.env"
+    bad.write_text("A=1\nnot a line\n", encoding="utf-8")
+    with pytest.raises(BadInput, match=r"bad\.env:2: 'not a line' is not NAME=VALUE"):
+        read_env_file(bad)
