@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tools.cli_docs import CORE, TARGET, render
-
 from cb_helper.errors import ExitStatus
+from tools.cli_docs import CORE, TARGET, render
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
