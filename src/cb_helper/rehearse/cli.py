@@ -169,7 +169,8 @@ def rehearse(
           --project gh/acme/project-a=a/.circleci/config.yml --project gh/acme/project-b=b
     """
     from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
-    from cb_helper.rehearse.report import event_line, exit_status, summary_lines, timeline_lines
+    from cb_helper.rehearse.report import event_line, exit_status, summary_lines
+    from cb_helper.rehearse.timeline import Event
 
     parsed = [_project(value) for value in projects]
     slugs = [slug for slug, _ in parsed]
@@ -193,10 +194,7 @@ def rehearse(
     color = stream.isatty()
     lock = threading.Lock()
 
-    def live(event: object) -> None:
-        from cb_helper.rehearse.timeline import Event
-
-        assert isinstance(event, Event)
+    def live(event: Event) -> None:
         if show_steps or event.kind != "step_finished":
             with lock:
                 click.echo(event_line(event, color=color), file=stream, color=color)
@@ -219,8 +217,6 @@ def rehearse(
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
     else:
-        if not timeline_lines(result):  # pragma: no cover - a started pipeline always records events
-            click.echo("nothing happened")
         click.echo("")
         for line in summary_lines(result, color=color):
             click.echo(line, color=color)

@@ -18,7 +18,9 @@ class ConfigError(BadInput):
         self.where = where
 
     def within(self, where: str) -> ConfigError:
-        """The same error, prefixed with an outer location (e.g. ``job 'build'``)."""
+        """The same error, prefixed with an outer location (e.g. ``job 'build'``) unless it starts with it."""
+        if self.message.startswith(where):
+            return self
         return ConfigError(self.message, where=where)
 
 
