@@ -1,0 +1,32 @@
+"""``make demo``: both scenarios, and a demo that notices when a scenario misbehaves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools import demo
+
+
+def test_demo_passes_with_both_scenarios(packed_orb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo.main(["--orb", str(packed_orb)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("as expected") == 2
+    assert "\x1b[" not in out  # no colour when not on a terminal
+    assert "A's verdict: check-project-b success (exit 0)" in out
+    assert "A's verdict: check-project-b failed (exit 1)" in out
+    assert "failed job: unit-tests" in out
+    assert out.count("billable while waiting: 0.00s") == 2
+    assert out.rstrip().endswith("Both scenarios behaved as they should.")
+
+
+def test_demo_fails_when_a_scenario_does_not_behave(
+    packed_orb: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = demo.Scenario("B fails but A is expected to pass", "circle_back_with_final_job", "1", "success")
+    monkeypatch.setattr(demo, "SCENARIOS", (wrong,))
+    assert demo.main(["--orb", str(packed_orb)]) == 1
+    out = capsys.readouterr().out
+    assert "NOT AS EXPECTED: A's workflow is failed, expected success" in out
+    assert "1 scenario(s) did not behave as they should." in out
