@@ -160,11 +160,13 @@ def rehearse(
     cancels and reruns through the API act on the running workflows. Steps run in bash on this host
     (no Docker); cb-helper is on their PATH, with CIRCLECI_HOST and CIRCLE_TOKEN set to the simulator.
 
-    Exits 0 when the started pipeline succeeded, 1 when it failed, 4 when the rehearsal got stuck on
-    an approval or timed out, 5 when the pipeline was canceled or never ran.
+    Exits 0 when the started pipeline succeeded, 1 when it failed, 2 on bad input or a config that
+    does not compile (nothing starts), 4 when the rehearsal got stuck on an approval or timed out,
+    5 when the pipeline was canceled or ran no workflow.
 
     Example:
 
+    \b
         cb-helper rehearse --orb circleback=dist/orb.yml --context circleci-api \\
           --project gh/acme/project-a=a/.circleci/config.yml --project gh/acme/project-b=b
     """
