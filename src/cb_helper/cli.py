@@ -441,17 +441,23 @@ def _read_pipeline_id(pipeline_id: Optional[str], id_file: Optional[str]) -> str
     return _uuid(pipeline_id, "--pipeline-id")
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
 def _configure_logging(debug: bool) -> None:
     logger = logging.getLogger("cb_helper")
-    if not any(getattr(h, "_cb_helper", False) for h in logger.handlers):
-        handler: logging.Handler = logging.StreamHandler()  # stderr
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("cb-helper: %(message)s"))
-        handler._cb_helper = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False
-    for handler in logger.handlers:
-        if getattr(handler, "_cb_helper", False) and isinstance(handler, logging.StreamHandler):
-            handler.setStream(sys.stderr)
     logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 

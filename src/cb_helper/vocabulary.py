@@ -96,7 +96,7 @@ MAX_PARAMETER_VALUE_LENGTH = 512
 
 ParameterValue = Union[str, int, bool]
 
-_INT_LITERAL = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+_INT_LITERAL = re.compile(r"(?:0|-?[1-9][0-9]*)\Z")  # "-0" and "007" stay strings: they would not round-trip
 
 
 def parse_parameter(text: str) -> tuple[str, ParameterValue]:

@@ -52,7 +52,7 @@ def test_other_values_stay_strings_and_round_trip(key: str, value: str) -> None:
         assert parsed == value
 
 
-@pytest.mark.parametrize("raw", ["007", "1.5", "True", "FALSE", "", "0x10", "1e3", "+4"])
+@pytest.mark.parametrize("raw", ["007", "-0", "-007", "1.5", "True", "FALSE", "", "0x10", "1e3", "+4"])
 def test_ambiguous_literals_stay_strings(raw: str) -> None:
     assert parse_parameter(f"k={raw}") == ("k", raw)
 
