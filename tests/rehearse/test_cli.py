@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,15 +25,6 @@ workflows:
   main:
     jobs: [{build: {context: deploy}}]
 """
-
-
-@pytest.fixture(autouse=True)
-def _live_log_stream() -> None:
-    """cb-helper's log handler keeps the stream of the previous test's capture, which is closed by
-    now; point it at a live one so the next ``main()`` can flush it."""
-    for handler in logging.getLogger("cb_helper").handlers:
-        if getattr(handler, "_cb_helper", False) and isinstance(handler, logging.StreamHandler):
-            handler.stream = sys.__stderr__
 
 
 @pytest.fixture
