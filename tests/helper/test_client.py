@@ -231,3 +231,15 @@ def test_repr_hides_the_token() -> None:
     client = CircleCIClient("https://circleci.com", Token("sentinel-repr", "CIRCLE_TOKEN"))
     assert "sentinel-repr" not in repr(client)
     assert "sentinel-repr" not in repr(vars(client))
+
+
+def test_a_refused_connection_lets_even_a_post_be_retried() -> None:
+    """Nothing reached a server, so re-sending cannot start the downstream twice."""
+    with SimServer() as server:
+        url = server.url
+    sleeps: list[float] = []
+    client = CircleCIClient(url, Token("x", "T"), retry=RetryPolicy(max_attempts=3), sleep=sleeps.append)
+    with pytest.raises(NetworkError) as caught:
+        client.post("/project/gh/acme/api/pipeline", {"branch": "main"})
+    assert not isinstance(caught.value, AmbiguousRequest)
+    assert len(sleeps) == 2
