@@ -108,7 +108,11 @@ class Progress:
             click.echo(text, err=True)
             self._last_text, self._last_time = text, now
 
-    def done(self) -> None:
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """End a live line, so what follows starts on a line of its own."""
         if self.live and self._width:
             click.echo("", err=True)
             self._width = 0
@@ -200,11 +204,8 @@ def trigger(
         target.write_text(result.id + "\n", encoding="utf-8")
     click.echo(f"triggered pipeline {result.id} on {request.project}", err=True)
     if verify_start:
-        progress = Progress()
-        try:
+        with Progress() as progress:
             verify_started(client, result, Poller(timeout=start_timeout, interval=1, max_interval=10), progress)
-        finally:
-            progress.done()
         names = ", ".join(f"{w.get('name')} ({w.get('status')})" for w in result.workflows)
         click.echo(f"pipeline {result.id} started: {names}", err=True)
     if as_json:
@@ -278,8 +279,7 @@ def approve(
     allowed = [str(ProjectSlug.parse(slug)) for slug in allow_projects]
     _positive(hold_timeout, "--hold-timeout")
     client = make_client(host, token_env)
-    progress = Progress()
-    try:
+    with Progress() as progress:
         result = approve_hold(
             client,
             job_name=job_name,
@@ -290,8 +290,6 @@ def approve(
             poller=Poller(timeout=hold_timeout, interval=2, max_interval=10),
             on_progress=progress,
         )
-    finally:
-        progress.done()
     workflow = result.workflow
     where = f"workflow {workflow.get('name')} ({workflow.get('id')}) of {workflow.get('project_slug')}"
     if result.already_approved:
@@ -338,12 +336,9 @@ def status(
     _positive(timeout, "--timeout")
     _positive(interval, "--interval")
     client = make_client(host, token_env)
-    progress = Progress()
     poller = Poller(timeout=timeout, interval=interval, max_interval=max(interval, 30.0)) if wait else None
-    try:
+    with Progress() as progress:
         verdict = settle(client, pid, poller, lambda v: progress(progress_line(v)))
-    finally:
-        progress.done()
     if as_json:
         click.echo(to_json(verdict.as_dict()))
     else:

@@ -160,15 +160,18 @@ def pipeline_url(host: str, project_slug: Optional[str], number: Optional[int]) 
     """The web page of a pipeline (app.circleci.com for the cloud; the host itself for a server install)."""
     if not project_slug or number is None:
         return None
-    base = APP_HOST if host.rstrip("/") in ("https://circleci.com", "https://app.circleci.com") else host
     provider, _, rest = project_slug.partition("/")
-    return f"{base}/pipelines/{_VCS_NAMES.get(provider, provider)}/{rest}/{number}"
+    return f"{_web_base(host)}/pipelines/{_VCS_NAMES.get(provider, provider)}/{rest}/{number}"
 
 
 def workflow_url(host: str, project_slug: Optional[str], number: Optional[int], workflow_id: str) -> str:
     """The web page of a workflow."""
     page = pipeline_url(host, project_slug, number)
     if page is None:
-        base = APP_HOST if host.rstrip("/") in ("https://circleci.com", "https://app.circleci.com") else host
-        return f"{base}/workflow-run/{workflow_id}"
+        return f"{_web_base(host)}/workflow-run/{workflow_id}"
     return f"{page}/workflows/{workflow_id}"
+
+
+def _web_base(host: str) -> str:
+    """The cloud's pages live on app.circleci.com; a server install serves them on its own host."""
+    return APP_HOST if host.rstrip("/") in ("https://circleci.com", "https://app.circleci.com") else host

@@ -1,0 +1,29 @@
+"""Links to CircleCI's web pages: app.circleci.com for the cloud, the host itself for a server install."""
+
+from __future__ import annotations
+
+from cb_helper.status import pipeline_url, workflow_url
+
+WF = "5034460f-c7c4-4c43-9457-de07e2029e7b"
+
+
+def test_cloud_links_point_at_the_web_app() -> None:
+    assert (
+        pipeline_url("https://circleci.com", "gh/acme/api", 7) == "https://app.circleci.com/pipelines/github/acme/api/7"
+    )
+    assert (
+        workflow_url("https://circleci.com/", "bb/acme/api", 7, WF)
+        == f"https://app.circleci.com/pipelines/bitbucket/acme/api/7/workflows/{WF}"
+    )
+
+
+def test_server_links_stay_on_the_server() -> None:
+    assert (
+        pipeline_url("https://ci.example.com", "circleci/o1/p1", 3)
+        == "https://ci.example.com/pipelines/circleci/o1/p1/3"
+    )
+
+
+def test_without_a_number_the_workflow_page_is_used() -> None:
+    assert workflow_url("https://circleci.com", None, None, WF) == f"https://app.circleci.com/workflow-run/{WF}"
+    assert pipeline_url("https://circleci.com", "gh/a/b", None) is None
