@@ -240,13 +240,14 @@ class ProjectSlug:
 
 def same_project(a: str, b: str) -> bool:
     """Compare slugs, treating ``gh``/``github`` and ``bb``/``bitbucket`` as the same provider."""
-    return _normal_slug(a) == _normal_slug(b)
+    return slug_key(a) == slug_key(b)
 
 
 _PROVIDER_ALIASES = {"github": "gh", "bitbucket": "bb"}
 
 
-def _normal_slug(slug: str) -> str:
+def slug_key(slug: str) -> str:
+    """One spelling per project: provider aliases folded (``github`` -> ``gh``), case ignored."""
     provider, _, rest = slug.partition("/")
     return f"{_PROVIDER_ALIASES.get(provider.lower(), provider.lower())}/{rest.lower()}"
 
