@@ -204,3 +204,14 @@ def test_no_body_crashes_the_simulator(sim: SimServer, body: bytes, path: str) -
     assert response.status_code < 500
     assert isinstance(response.json()["message" if response.status_code >= 400 else "id"], str)
     assert not sim.internal_errors
+
+
+@pytest.mark.parametrize("number", ["²", "١٢", "+3", " 4"])
+def test_a_job_number_that_is_not_ascii_digits_is_not_found(sim: SimServer, number: str) -> None:
+    workflow = sim.state.add_workflow(sim.state.create_pipeline(PROJECT_B).id, "w")
+    for _ in range(12):
+        sim.state.add_job(workflow.id, "j", status="success")
+    response = requests.get(
+        sim.url + f"/api/v2/project/{PROJECT_B}/{number}/artifacts", headers={"Circle-Token": sim.token}, timeout=5
+    )
+    assert (response.status_code, response.json()) == (404, {"message": "Job not found"})

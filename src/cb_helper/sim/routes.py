@@ -237,7 +237,8 @@ class Router:
         return Answer(202, {"workflow_id": new.id})
 
     def _job_number(self, text: str) -> int:
-        if not text.isdigit() or int(text) < 1:
+        # ASCII only: str.isdigit() also accepts "²" and "١٢", which int() refuses or misreads.
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
             raise Refusal(404, "Job not found")  # invented: a non-numeric job number is unknown
         return int(text)
 
