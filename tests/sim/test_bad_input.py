@@ -215,3 +215,9 @@ def test_a_job_number_that_is_not_ascii_digits_is_not_found(sim: SimServer, numb
         sim.url + f"/api/v2/project/{PROJECT_B}/{number}/artifacts", headers={"Circle-Token": sim.token}, timeout=5
     )
     assert (response.status_code, response.json()) == (404, {"message": "Job not found"})
+
+
+@pytest.mark.parametrize("path", [LEGACY, RUN])
+def test_deeply_nested_json_is_unexpected(post: Any, path: str) -> None:
+    response = post(path, raw=b"[" * 100_000)
+    assert (response.status_code, response.json()) == (400, UNEXPECTED)

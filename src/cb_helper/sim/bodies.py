@@ -55,7 +55,7 @@ def load_json(body: bytes) -> Any:
         return None
     try:
         return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nesting too deep to parse
         raise Refusal(400, UNEXPECTED_BODY) from None
 
 

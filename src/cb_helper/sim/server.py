@@ -193,7 +193,7 @@ def _loggable(body: bytes) -> Any:
         return None
     try:
         return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return body.decode("utf-8", errors="replace")
 
 
