@@ -17,6 +17,8 @@ from cb_helper.vocabulary import REQUIRES_STATUSES
 
 _WORKFLOW_KEYS = frozenset({"jobs", "when", "unless", "triggers"})
 _INVOCATION_KEYS = frozenset({"requires", "context", "filters", "type", "name", "pre-steps", "post-steps"})
+#: An approval job runs no steps and takes no parameters: only these keys mean something on it.
+_APPROVAL_KEYS = frozenset({"requires", "context", "filters", "type", "name"})
 _UNSUPPORTED_INVOCATION_KEYS = {
     "matrix": "matrix jobs are not supported by the rehearsal runner",
     "serial-group": "serial groups are not supported by the rehearsal runner",
@@ -158,6 +160,12 @@ def _plan_job(
                 )
     kind = arguments.get("type", "build")
     if kind == "approval":
+        unknown = sorted(str(k) for k in arguments if k not in _APPROVAL_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"approval job has unsupported key(s) {', '.join(unknown)} "
+                f"(an approval takes only {', '.join(sorted(_APPROVAL_KEYS))})"
+            )
         return JobPlan(name=name, requires=requires, job=None, contexts=context_names)
     if kind != "build":
         raise ConfigError(f"has type {kind!r} (expected approval, or no type for a build job)")
