@@ -166,6 +166,10 @@ workflows: {w: {jobs: [j]}}
         ),
         ("jobs: {j: {docker: [{image: x}], steps: [{run: {command: ls, when: sometimes}}]}}\n", "when: 'sometimes'"),
         (
+            "jobs: {j: {machine: {image: ubuntu-2204:current, docker_layer_caching: true}, steps: [checkout]}}\n",
+            "machine has unsupported key(s) docker_layer_caching",
+        ),
+        (
             "jobs: {j: {docker: [{image: x}], steps: [{run: echo << parameters.nope >>}]}}\n",
             "without declared parameters: nope",
         ),
@@ -258,6 +262,11 @@ workflows:
         ("[{a: {requires: [{b: done}]}}, {a: {name: b}}]", "requires status 'done'"),
         ("[{a: {context: [secrets]}}]", "context 'secrets' is not defined"),
         ("[nope]", "job 'nope' is not defined"),
+        ("[a, {hold: {type: approval, requires: [a], timeout: 5}}]", "approval job has unsupported key(s) timeout"),
+        (
+            "[a, {hold: {type: approval, requires: [a], post-steps: [checkout]}}]",
+            "approval job has unsupported key(s) post-steps",
+        ),
     ],
 )
 def test_bad_workflows(tmp_path: Path, jobs: str, message: str) -> None:

@@ -163,6 +163,12 @@ def _machine(body: Mapping[str, Any], what: str) -> _Machine:
         env.update(environment(containers[0].get("environment"), f"{what} docker environment"))
     elif kinds[0] == "machine":
         machine = body["machine"]
+        if isinstance(machine, dict):
+            unknown = sorted(str(k) for k in machine if k != "image")
+            if unknown:
+                raise ConfigError(
+                    f"{what} machine has unsupported key(s) {', '.join(unknown)} (the runner supports image)"
+                )
         image = str(machine.get("image", "machine")) if isinstance(machine, dict) else "machine"
     else:
         image = "macos"
