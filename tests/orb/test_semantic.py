@@ -56,6 +56,8 @@ def mutate(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
 
 def test_good_orb_and_real_orb_pass() -> None:
     assert check_orb(GOOD, ORB_REF) == []
+    heredoc = mutate(lambda o: _greet(o)["steps"][0]["run"].update(command="cat \\<<EOF\nx \\<<< y\nEOF\n"))
+    assert check_orb(heredoc, ORB_REF) == []  # an escaped << that is no reference is fine
     assert check_orb(packed_orb(), ORB_REF) == []
 
 
@@ -119,6 +121,16 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "pipeline parameters inside the orb",
         lambda o: _greet(o)["steps"][0]["run"].update(command="echo << pipeline.parameters.x >>"),
         "pipeline parameters, which are not in scope",
+    ),
+    (
+        "parameter inside an included script",
+        lambda o: _greet(o)["steps"][0]["run"].update(command="#!/bin/bash\necho \\<< parameters.to >>\n"),
+        "an included script refers to << parameters.to >>",
+    ),
+    (
+        "mustache section inside an included script",
+        lambda o: _greet(o)["steps"][0]["run"].update(command="echo \\<<# parameters.to >>x\\<</ parameters.to >>"),
+        "an included script refers to << parameters.to >>",
     ),
     (
         "nested call inside when",

@@ -2,8 +2,8 @@
 
 What CircleCI's config compiler would reject at run time: parameters used but not declared, defaults of
 the wrong type or outside their enum, ``env_var_name`` defaults that are no variable names, calls to
-commands or executors that do not exist, missing or unknown arguments, and ``pipeline.parameters``
-(out of scope inside an orb).
+commands or executors that do not exist, missing or unknown arguments, ``pipeline.parameters``
+(out of scope inside an orb), and ``<< parameters.x >>`` written in an included script (never substituted).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 NAME = re.compile(r"[a-z][a-z0-9_-]*\Z")
 PARAMETER_USE = re.compile(r"(?<!\\)<<[#^/]?\s*parameters\.([A-Za-z0-9_-]+)\s*>>")
 PIPELINE_PARAMETER_USE = re.compile(r"(?<!\\)<<[#^/]?\s*pipeline\.parameters\.")
+#: A reference the packer escaped: it sat in an included file, where CircleCI never substitutes it.
+ESCAPED_USE = re.compile(r"\\<<[#^/]?\s*((?:parameters|pipeline)\.[A-Za-z0-9_.-]+)\s*>>")
 
 BUILTIN_STEPS = frozenset(
     {
@@ -119,6 +121,12 @@ def _check_references(where: str, body: dict[str, Any]) -> Iterator[Finding]:
         used.update(PARAMETER_USE.findall(text))
         if PIPELINE_PARAMETER_USE.search(text):
             yield Finding(where, f"uses pipeline parameters, which are not in scope inside an orb: {text[:80]!r}")
+        for name in sorted(set(ESCAPED_USE.findall(text))):
+            yield Finding(
+                where,
+                f"an included script refers to << {name} >>, which is never substituted there "
+                "(pass the value through the step's environment: instead)",
+            )
     for text in _strings(body.get("parameters") or {}):
         used.update(PARAMETER_USE.findall(text))
     for name in sorted(used - declared):
