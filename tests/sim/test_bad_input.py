@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -221,3 +222,67 @@ def test_a_job_number_that_is_not_ascii_digits_is_not_found(sim: SimServer, numb
 def test_deeply_nested_json_is_unexpected(post: Any, path: str) -> None:
     response = post(path, raw=b"[" * 100_000)
     assert (response.status_code, response.json()) == (400, UNEXPECTED)
+
+
+def _raw_exchange(sim: SimServer, head: str, body: bytes = b"") -> tuple[int, bytes]:
+    """Send one hand-written HTTP/1.1 request; the status and body of the answer."""
+    host, port = sim.url.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        reader = conn.makefile("rb")
+        status = int(reader.readline().split()[1])
+        length = 0
+        for line in iter(reader.readline, b"\r\n"):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return status, reader.read(length)
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3"])
+def test_a_malformed_content_length_is_a_400(sim: SimServer, length: str) -> None:
+    head = (
+        f"POST /api/v2{LEGACY} HTTP/1.1\nHost: sim\nCircle-Token: {sim.token}\n"
+        f"Content-Type: application/json\nContent-Length: {length}\nConnection: close\n"
+    )
+    status, body = _raw_exchange(sim, head, b"{}")
+    assert status == 400
+    assert set(json.loads(body)) == {"message"}
+    assert sim.state.pipelines_of(PROJECT_B) == []
+    assert [r.status for r in sim.state.request_log] == [400]
+
+
+def test_a_chunked_body_is_read(sim: SimServer) -> None:
+    sim.state.add_project(PROJECT_B, branches=("main", "dev"))
+    head = (
+        f"POST /api/v2{LEGACY} HTTP/1.1\nHost: sim\nCircle-Token: {sim.token}\n"
+        "Content-Type: application/json\nTransfer-Encoding: chunked\nConnection: close\n"
+    )
+    chunks = b'b\r\n{"branch": \r\n6\r\n"dev"}\r\n0\r\n\r\n'
+    status, body = _raw_exchange(sim, head, chunks)
+    assert status == 201, body
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert pipeline.branch == "dev"
+
+
+def test_a_bad_chunked_body_is_a_400(sim: SimServer) -> None:
+    head = (
+        f"POST /api/v2{LEGACY} HTTP/1.1\nHost: sim\nCircle-Token: {sim.token}\n"
+        "Content-Type: application/json\nTransfer-Encoding: chunked\nConnection: close\n"
+    )
+    status, body = _raw_exchange(sim, head, b"zz\r\n{}\r\n0\r\n\r\n")
+    assert (status, json.loads(body)) == (400, UNEXPECTED)
+    assert sim.state.pipelines_of(PROJECT_B) == []
+
+
+def test_a_bug_outside_the_routes_still_gets_an_answer_and_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    with SimServer() as server:
+
+        def broken(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(server.faults, "take", broken)
+        response = requests.get(server.url + "/api/v2/me", headers={"Circle-Token": server.token}, timeout=5)
+        assert (response.status_code, response.json()) == (500, {"message": "Internal server error."})
+        assert len(server.internal_errors) == 1
+        assert "RuntimeError: boom" in server.internal_errors[0]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import io
 import json
+import re
 import secrets
 import socket
 import threading
@@ -21,7 +24,7 @@ from types import TracebackType
 from typing import Any, Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from cb_helper.sim.answer import Answer, error
+from cb_helper.sim.answer import UNEXPECTED_BODY, Answer, error
 from cb_helper.sim.faults import Fault, FaultPlan
 from cb_helper.sim.model import RequestRecord
 from cb_helper.sim.routes import API_PREFIX, Call, Router, parse_path
@@ -92,14 +95,30 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
+        """Answer one request; a bug in here still gets an answer (500) and a recorded traceback."""
+        try:
+            self._exchange()
+        except Exception:
+            self.server.sim.internal_errors.append(traceback.format_exc())
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._send(500, {"Content-Type": "application/json"}, encode({"message": "Internal server error."}))
+
+    def _exchange(self) -> None:
         sim = self.server.sim
         split = urlsplit(self.path)
         pairs = parse_qsl(split.query, keep_blank_values=True)
         query = {k: v for k, v in pairs if k != "circle-token"}
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
         parsed = parse_path(split.path)
         log_path = "/".join(["", *parsed[0]]) if parsed is not None else unquote(split.path)
+        try:
+            body = _read_body(self.headers, self.rfile)
+        except _BadFraming:
+            # Invented: the body's end cannot be found, so answer 400 and close the connection.
+            self.close_connection = True
+            sim.state.record(RequestRecord(self.command, log_path, query, None, 400, None))
+            self._send(400, {"Content-Type": "application/json"}, encode({"message": UNEXPECTED_BODY}))
+            return
         fault = sim.faults.take(self.command, log_path, has_page_token="page-token" in query)
         kind = fault.kind if fault is not None else None
 
@@ -133,14 +152,46 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         try:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self._send(status, headers, payload)
         except OSError:  # the client gave up (e.g. its timeout was shorter than a delay)
             self.close_connection = True
+
+    def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _BadFraming(Exception):
+    """The request's ``Content-Length`` or chunked encoding is malformed."""
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
+
+
+def _read_body(headers: Any, stream: io.BufferedIOBase) -> bytes:
+    """The request body, framed by ``Content-Length`` or ``Transfer-Encoding: chunked``."""
+    if "chunked" in str(headers.get("Transfer-Encoding") or "").lower():
+        parts: list[bytes] = []
+        while True:
+            size = stream.readline(1024).split(b";", 1)[0].strip()
+            if not _CHUNK_SIZE.match(size):
+                raise _BadFraming
+            if int(size, 16) == 0:
+                while stream.readline(1024).strip():  # trailers, up to the blank line
+                    pass
+                return b"".join(parts)
+            parts.append(stream.read(int(size, 16)))
+            if stream.readline(1024).strip():
+                raise _BadFraming
+    text = str(headers.get("Content-Length") or "0").strip()
+    if not (text.isascii() and text.isdigit()):
+        raise _BadFraming
+    length = int(text)
+    return stream.read(length) if length else b""
 
 
 def _fault_answer(fault: Fault) -> Answer:
