@@ -89,6 +89,16 @@ def test_a_truncated_body_is_not_json(sim: SimServer, http: requests.Session) ->
         json.loads(response.content)
 
 
+def test_a_truncated_answer_keeps_its_status_and_acts(sim: SimServer, http: requests.Session) -> None:
+    sim.faults.add(TRIGGER, "truncate")
+    response = http.post(sim.url + f"/api/v2/project/{PROJECT_B}/pipeline", json={}, timeout=5)
+    assert response.status_code == 201
+    with pytest.raises(ValueError):
+        json.loads(response.content)
+    assert len(sim.state.pipelines_of(PROJECT_B)) == 1
+    assert [(r.status, r.fault) for r in sim.state.request_log] == [(201, "truncate")]
+
+
 def test_stale_page_token_only_when_a_token_is_sent(sim: SimServer, http: requests.Session) -> None:
     sim.state.page_size = 1
     sim.state.create_pipeline(PROJECT_A)
