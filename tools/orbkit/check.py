@@ -49,13 +49,18 @@ def example_version_problems(orb: dict[str, Any], version: str) -> list[str]:
 
 
 def collect(network: bool = False, tag: str = "", write_dist: bool = True) -> list[Section]:
-    """Run every check; each section lists its problems."""
+    """Run every check; each section lists its problems.
+
+    ``tag`` is the release tag RC011 compares the examples with; without one, it is the tag this
+    version will be released under (``v`` + the helper's version), so RC011 always runs.
+    """
     text = build_orb()
     if write_dist:
         DIST_ORB.parent.mkdir(parents=True, exist_ok=True)
         DIST_ORB.write_text(text, encoding="utf-8")
     orb = load_text(text, "dist/orb.yml")
     version = helper_version(PACKAGE_DIR)
+    tag = tag or f"v{version}"
     sections = [Section("pack", notes=[f"packed cb-helper {version} into {len(text)} bytes"])]
     sections.append(
         Section("schema (check-jsonschema vendor.circle-ci)", validate(text, orb, ORB_REF, project_configs()))
