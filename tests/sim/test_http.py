@@ -151,6 +151,8 @@ def test_cancel_and_rerun(sim: SimServer, http: requests.Session) -> None:
     body = http.get(api(sim, f"/workflow/{workflow.id}")).json()
     assert body["status"] == "canceled"
     assert body["canceled_by"]
+    (unit,) = http.get(api(sim, f"/workflow/{workflow.id}/job")).json()["items"]
+    assert (unit["status"], unit["canceled_by"]) == ("canceled", body["canceled_by"])
     assert body["stopped_at"]
     rerun = http.post(api(sim, f"/workflow/{workflow.id}/rerun"), json={"from_failed": True})
     assert rerun.status_code == 202, rerun.text

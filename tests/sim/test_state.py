@@ -157,6 +157,17 @@ def test_cancel_cancels_every_pending_job_and_fires_once(state: SimState) -> Non
     assert [e.kind for e in events] == ["workflow_canceled"]
 
 
+def test_jobs_canceled_with_their_workflow_name_who_canceled_them(state: SimState) -> None:
+    canceler = state.add_token("t-cancel")
+    workflow = state.add_workflow(state.create_pipeline(SLUG).id, "build")
+    done = state.add_job(workflow.id, "done", status="success")
+    running = state.add_job(workflow.id, "running", status="running")
+    state.cancel_workflow(workflow.id, canceled_by=canceler.id)
+    assert state.get_job(running.id).canceled_by == canceler.id
+    assert state.get_job(done.id).canceled_by is None
+    assert state.get_workflow(workflow.id).canceled_by == canceler.id
+
+
 def test_rerun_from_failed_reruns_failed_jobs_and_their_dependents(state: SimState) -> None:
     events: list[SimEvent] = []
     state.add_listener(events.append)

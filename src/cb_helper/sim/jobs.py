@@ -139,17 +139,19 @@ class WorkflowMoves(Store):
         return snapshot
 
     def cancel_workflow(self, workflow_id: str, *, canceled_by: Optional[str] = None) -> Workflow:
-        """Every non-terminal job becomes ``canceled``; so does the workflow."""
+        """Every non-terminal job becomes ``canceled`` (with ``canceled_by``); so does the workflow."""
         with self.lock:
             workflow = self._get(self._workflows, workflow_id, "workflow")
+            who = canceled_by or self._default_actor_id()
             changed = False
             for job_id in self._workflow_jobs[workflow.id]:
                 job = self._jobs[job_id]
                 if job.status not in JOB_TERMINAL:
                     self._move(job, "canceled")
+                    job.canceled_by = who
                     changed = True
             if changed or not self._workflow_jobs[workflow.id]:
-                workflow.canceled_by = canceled_by or self._default_actor_id()
+                workflow.canceled_by = who
             self._refresh(workflow)
             snapshot = copy.deepcopy(workflow)
         if changed:
@@ -201,7 +203,7 @@ class WorkflowMoves(Store):
                     clone.status = job.status
                     clone.job_number = job.job_number
                     clone.started_at, clone.stopped_at = job.started_at, job.stopped_at
-                    clone.approved_by = job.approved_by
+                    clone.approved_by, clone.canceled_by = job.approved_by, job.canceled_by
                 id_map[job.id] = clone.id
                 self._jobs[clone.id] = clone
                 self._workflow_jobs[fresh.id].append(clone.id)
