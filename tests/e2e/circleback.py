@@ -88,6 +88,32 @@ def approvals(state: SimState) -> list[str]:
     ]
 
 
+def approve_requests(state: SimState) -> list[str]:
+    """Every request sent to an approve endpoint, whatever its answer."""
+    return [
+        f"{record.method} {record.path} {record.status}" for record in state.request_log if "/approve/" in record.path
+    ]
+
+
+def billed_while_held(state: SimState, pipeline_id: str) -> tuple[float, float]:
+    """Seconds on hold and seconds build jobs ran during holds, from the times the API shows for each job."""
+    jobs = [job for workflow in state.workflows_of(pipeline_id) for job in state.jobs_of(workflow.id)]
+
+    def spans(kind: str) -> list[tuple[float, float]]:
+        return [
+            (job.started_at.timestamp(), job.stopped_at.timestamp())
+            for job in jobs
+            if job.type == kind and job.started_at is not None and job.stopped_at is not None
+        ]
+
+    holds, runs = spans("approval"), spans("build")
+    held = sum(end - start for start, end in holds)
+    billed = sum(
+        max(0.0, min(r_end, h_end) - max(r_start, h_start)) for r_start, r_end in runs for h_start, h_end in holds
+    )
+    return held, billed
+
+
 def describe(result: RehearsalResult) -> str:
     """Everything about a rehearsal, for assertion messages."""
     lines = [f"outcome {result.outcome} {result.waiting}"]

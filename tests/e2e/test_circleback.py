@@ -13,6 +13,7 @@ from tests.e2e.circleback import (
     A,
     B,
     approvals,
+    billed_while_held,
     describe,
     downstream,
     rehearsal,
@@ -33,9 +34,10 @@ def test_passing_b_passes_a_and_the_wait_is_not_billed(packed_orb: Path, tmp_pat
         B: write_project(tmp_path, "b", downstream(packed_orb, style), outcome="0"),
     }
     with rehearsal(packed_orb, projects) as run:
-        run.start(A)
+        a_id = run.start(A)
         result = run.run_until_settled(60)
         approved = approvals(run.state)
+        held, billed = billed_while_held(run.state, a_id)
     assert result.outcome == "settled", describe(result)
     a, b = result.pipeline(A), result.pipeline(B)
     assert a.workflow().status == "success", describe(result)
@@ -47,6 +49,9 @@ def test_passing_b_passes_a_and_the_wait_is_not_billed(packed_orb: Path, tmp_pat
     assert "success" in step(a.job("check-project-b"), CHECK_STEP).output
     assert a.hold_seconds(result.elapsed) > 0
     assert result.billable_while_waiting(A) == 0
+    # The same from the job times the simulator's API reports: A held, and no A job ran meanwhile.
+    assert held > 0
+    assert billed == 0
 
 
 @pytest.mark.parametrize("style", ["post-steps", "final-job"])

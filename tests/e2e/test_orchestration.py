@@ -11,6 +11,7 @@ from tests.e2e.circleback import (
     B,
     C,
     approvals,
+    approve_requests,
     describe,
     downstream,
     rehearsal,
@@ -143,6 +144,7 @@ def test_a_bad_circle_back_parameter_approves_nothing(packed_orb: Path, tmp_path
         run.start(A)
         result = run.run_until_settled(60)
         approved = approvals(run.state)
+        approve_calls = approve_requests(run.state)
     assert result.outcome == "stuck", describe(result)
     assert result.waiting == [f"{A} #1 build-and-integrate/{HOLD}"]
     circle_back = result.pipeline(B).job("circleback/circle_back")
@@ -150,3 +152,4 @@ def test_a_bad_circle_back_parameter_approves_nothing(packed_orb: Path, tmp_path
     assert failure.exit_code == 2
     assert "'not-a-workflow-id'" in failure.output
     assert approved == []
+    assert approve_calls == []  # not even a refused attempt
