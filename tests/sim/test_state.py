@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import typing
+from typing import Optional
+
 import pytest
 
 from cb_helper.errors import BadInput
 from cb_helper.sim import SimEvent, SimState
 from cb_helper.sim.derive import workflow_status
+from cb_helper.sim.model import Job
 from cb_helper.sim.state import ApprovalRefused
 
 SLUG = "gh/acme/project-b"
+_IMMUTABLE = {str, int, bool, Optional[str], Optional[int], Optional[datetime.datetime]}
 
 
 @pytest.fixture
@@ -254,6 +261,31 @@ def test_snapshots_are_copies(state: SimState) -> None:
     assert state.get_job(job.id).status == "blocked"
     with pytest.raises(KeyError):
         state.get_workflow("missing")
+
+
+def test_job_snapshots_share_nothing_mutable_with_the_state(state: SimState) -> None:
+    workflow = state.add_workflow(state.create_pipeline(SLUG).id, "w")
+    first = state.add_job(workflow.id, "a", status="running")
+    second = state.add_job(workflow.id, "b", requires={first.id: ["success"]})
+    snapshot = state.jobs_of(workflow.id)[1]
+    snapshot.dependencies.append("other")
+    snapshot.requires[first.id].append("failed")
+    snapshot.requires["other"] = ["success"]
+    fresh = state.get_job(second.id)
+    assert (fresh.dependencies, fresh.requires) == ([first.id], {first.id: ["success"]})
+    # The cheap copy relies on every other field being immutable; a new mutable field must extend it.
+    hints = typing.get_type_hints(Job)
+    mutable = [f.name for f in dataclasses.fields(Job) if hints[f.name] not in _IMMUTABLE]
+    assert sorted(mutable) == ["dependencies", "requires"]
+
+
+def test_a_page_of_jobs_copies_only_that_page(state: SimState) -> None:
+    workflow = state.add_workflow(state.create_pipeline(SLUG).id, "w")
+    jobs = [state.add_job(workflow.id, f"j{i}") for i in range(5)]
+    page, total = state.jobs_page(workflow.id, 3, 2)
+    assert ([j.id for j in page], total) == ([jobs[3].id, jobs[4].id], 5)
+    assert state.jobs_page(workflow.id, 5, 2) == ([], 5)
+    assert [j.id for j in state.jobs_of(workflow.id)] == [j.id for j in jobs]
 
 
 def test_only_http_triggers_announce_themselves(state: SimState) -> None:

@@ -230,9 +230,15 @@ class WorkflowMoves(Store):
 
     def jobs_of(self, workflow_id: str) -> list[Job]:
         """The workflow's jobs in the order they were added."""
+        return self.jobs_page(workflow_id, 0, None)[0]
+
+    def jobs_page(self, workflow_id: str, offset: int, limit: Optional[int]) -> tuple[list[Job], int]:
+        """At most ``limit`` of the workflow's jobs from ``offset`` on (copies), and how many it has."""
         with self.lock:
             self._get(self._workflows, workflow_id, "workflow")
-            return copy.deepcopy([self._jobs[j] for j in self._workflow_jobs[workflow_id]])
+            ids = self._workflow_jobs[workflow_id]
+            chosen = ids[offset:] if limit is None else ids[offset : offset + limit]
+            return [_snapshot(self._jobs[j]) for j in chosen], len(ids)
 
     def workflow_status(self, workflow_id: str) -> str:
         with self.lock:
@@ -248,6 +254,17 @@ class WorkflowMoves(Store):
         elif workflow.stopped_at is None:
             stops = [j.stopped_at for j in jobs if j.stopped_at is not None]
             workflow.stopped_at = max(stops) if stops else now()
+
+
+def _snapshot(job: Job) -> Job:
+    """A copy of ``job`` that shares nothing mutable with it (much cheaper than ``copy.deepcopy``).
+
+    Every field of :class:`Job` is immutable except these two containers.
+    """
+    clone = copy.copy(job)
+    clone.dependencies = list(job.dependencies)
+    clone.requires = {dep: list(statuses) for dep, statuses in job.requires.items()}
+    return clone
 
 
 def _rerun_set(old_jobs: list[Job], *, from_failed: bool, jobs: Optional[Sequence[str]]) -> set[str]:

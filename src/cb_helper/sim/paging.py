@@ -9,9 +9,11 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Sequence
-from typing import Optional, TypeVar
+from typing import Callable, Optional, TypeVar
 
 T = TypeVar("T")
+#: ``fetch(offset, limit)``: at most ``limit`` items from ``offset`` on, and the whole list's length.
+Fetch = Callable[[int, int], tuple[list[T], int]]
 
 
 class StalePageToken(Exception):
@@ -29,6 +31,17 @@ class PageTokens:
         self, list_key: str, items: Sequence[T], page_token: Optional[str], page_size: int
     ) -> tuple[list[T], Optional[str]]:
         """The page of ``items`` that ``page_token`` points at, and the token of the next page."""
+        return self.page_of(
+            list_key, lambda offset, limit: (list(items[offset : offset + limit]), len(items)), page_token, page_size
+        )
+
+    def page_of(
+        self, list_key: str, fetch: Fetch[T], page_token: Optional[str], page_size: int
+    ) -> tuple[list[T], Optional[str]]:
+        """Like :meth:`page`, but ``fetch(offset, limit)`` gives one page and the list's length.
+
+        So a long list is not copied whole to serve one page of it.
+        """
         offset = 0
         if page_token:  # an empty page-token means the first page (allowEmptyValue in the spec)
             with self._lock:
@@ -36,9 +49,9 @@ class PageTokens:
             if issued is None or issued[0] != list_key:
                 raise StalePageToken(page_token)
             offset = issued[1]
-        chunk = list(items[offset : offset + page_size])
+        chunk, total = fetch(offset, page_size)
         next_token = None
-        if offset + page_size < len(items):
+        if offset + page_size < total:
             next_token = secrets.token_urlsafe(18)
             with self._lock:
                 self._issued[next_token] = (list_key, offset + page_size)

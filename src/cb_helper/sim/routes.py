@@ -8,7 +8,7 @@ in ``docs/simulator.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 from urllib.parse import unquote
 
 from cb_helper.errors import BadInput
@@ -24,7 +24,7 @@ from cb_helper.sim.model import (
     user_json,
     workflow_json,
 )
-from cb_helper.sim.paging import StalePageToken
+from cb_helper.sim.paging import Fetch, StalePageToken
 from cb_helper.sim.state import ApprovalRefused, SimState
 from cb_helper.vocabulary import RUN_PROVIDERS, ProjectSlug, is_uuid
 
@@ -138,9 +138,11 @@ class Router:
         except KeyError:
             raise Refusal(404, f"{what} not found") from None
 
-    def _page(self, key: str, items: list[Any], call: Call, render: Callable[[Any], Any]) -> Answer:
+    def _page(self, key: str, items: Union[list[Any], Fetch[Any]], call: Call, render: Callable[[Any], Any]) -> Answer:
+        """One page of a list: ``items`` whole, or a ``fetch(offset, limit)`` that copies only the page."""
+        fetch = items if callable(items) else (lambda offset, limit: (items[offset : offset + limit], len(items)))
         try:
-            chunk, token = self.state.pages.page(key, items, call.query.get("page-token"), self.state.page_size)
+            chunk, token = self.state.pages.page_of(key, fetch, call.query.get("page-token"), self.state.page_size)
         except StalePageToken:
             raise Refusal(404, "Not Found") from None
         return Answer(200, {"items": [render(i) for i in chunk], "next_page_token": token})
@@ -211,7 +213,11 @@ class Router:
 
     def workflow_jobs(self, call: Call, user: Optional[User], workflow_id: str) -> Answer:
         workflow = self._workflow(user, workflow_id)
-        return self._page(f"jobs:{workflow.id}", self.state.jobs_of(workflow.id), call, job_json)
+
+        def fetch(offset: int, limit: int) -> tuple[list[Any], int]:  # copies only the page asked for
+            return self.state.jobs_page(workflow.id, offset, limit)
+
+        return self._page(f"jobs:{workflow.id}", fetch, call, job_json)
 
     def approve(self, call: Call, user: Optional[User], workflow_id: str, request_id: str) -> Answer:
         workflow = self._workflow(user, workflow_id)
