@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from cb_helper.rehearse.errors import ConfigError
 from cb_helper.rehearse.examples import set_arguments
 from tests.e2e.circleback import (
     FAN_OUT,
@@ -153,3 +156,14 @@ def test_a_bad_circle_back_parameter_approves_nothing(packed_orb: Path, tmp_path
     assert "'not-a-workflow-id'" in failure.output
     assert approved == []
     assert approve_calls == []  # not even a refused attempt
+
+
+def test_a_b_example_copied_as_is_does_not_compile_on_its_own(packed_orb: Path, tmp_path: Path) -> None:
+    # The usage cannot show B's parameters block; without it, B's own pushes fail to compile, as on CircleCI.
+    projects = {B: write_project(tmp_path, "b", downstream(packed_orb, "final-job", declared=False), outcome="0")}
+    with rehearsal(packed_orb, projects) as run:
+        with pytest.raises(ConfigError) as caught:
+            run.start(B)
+        assert run.state.pipelines_of(B) == []
+    assert "pipeline.parameters.triggering-" in str(caught.value)
+    assert "no pipeline parameter 'triggering-" in str(caught.value)
