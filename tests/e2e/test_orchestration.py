@@ -167,3 +167,23 @@ def test_a_b_example_copied_as_is_does_not_compile_on_its_own(packed_orb: Path, 
         assert run.state.pipelines_of(B) == []
     assert "pipeline.parameters.triggering-" in str(caught.value)
     assert "no pipeline parameter 'triggering-" in str(caught.value)
+
+
+def test_after_a_rerun_a_pipeline_id_alone_finds_the_hold_that_waits(packed_orb: Path, tmp_path: Path) -> None:
+    b_config = downstream(packed_orb, "final-job")
+    set_arguments(b_config, "circleback/circle_back", {"upstream_workflow_id": ""})  # only the pipeline id
+    projects = {
+        A: write_project(tmp_path, "a", upstream(packed_orb, tmp_path)),
+        B: write_project(tmp_path, "b", b_config, outcome="1"),
+    }
+    with rehearsal(packed_orb, projects) as run:
+        run.start(A)
+        old = run.run_until_settled(60).pipeline(A).workflow()
+        (tmp_path / "b" / "outcome").write_text("0", encoding="utf-8")
+        run.state.rerun_workflow(old.id)
+        result = run.run_until_settled(60)
+        approved = approvals(run.state)
+    assert result.outcome == "settled", describe(result)
+    new = result.pipeline(A).workflow()
+    assert [w.status for w in result.pipeline(A).workflows] == ["failed", "success"], describe(result)
+    assert approved == [old.id, new.id]
