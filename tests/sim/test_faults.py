@@ -142,6 +142,10 @@ def test_rules_match_by_method_and_glob(sim: SimServer, http: requests.Session) 
         ("GET /me", "status", {"status": 418}),
         ("GET /me", "delay", {}),
         ("GET /me", "drop", {"count": 0}),
+        ("GET /me", "status", {"status": 429, "retry_after": -1}),
+        ("GET /me", "drop", {"retry_after": 2}),
+        ("GET /me", "drop", {"status": 500}),
+        ("GET /me", "truncate", {"delay": 3}),
     ],
 )
 def test_bad_fault_rules_are_refused(route: str, kind: str, options: dict[str, int]) -> None:

@@ -68,6 +68,15 @@ class FaultPlan:
             raise ValueError(f"fault status {status!r} is not one of {', '.join(map(str, sorted(FAULT_STATUSES)))}")
         if kind == "delay" and (delay is None or delay < 0):
             raise ValueError(f"fault delay {delay!r} is not a number of seconds >= 0")
+        if kind == "status" and retry_after is not None and retry_after < 0:
+            raise ValueError(f"fault retry_after {retry_after!r} is not a number of seconds >= 0")
+        for option, value, owner in (
+            ("status", status, "status"),
+            ("retry_after", retry_after, "status"),
+            ("delay", delay, "delay"),
+        ):
+            if value is not None and kind != owner:
+                raise ValueError(f"fault option {option}={value!r} does not apply to kind {kind!r} (only to {owner!r})")
         if count < 1 or after < 0:
             raise ValueError(f"fault count {count!r} must be >= 1 and after {after!r} >= 0")
         fault = Fault(method, glob.strip(), kind, count, after, status, retry_after, delay)
