@@ -290,3 +290,12 @@ def test_unknown_routes_and_methods(sim: SimServer, http: requests.Session) -> N
     assert http.get(api(sim, "/nothing/here")).status_code == 404
     assert http.get(sim.url + "/elsewhere").status_code == 404
     assert http.delete(api(sim, "/me")).status_code == 405
+
+
+def test_a_token_in_the_query_never_reaches_the_log_whatever_its_case(sim: SimServer, http: requests.Session) -> None:
+    for name in ("circle-token", "Circle-Token", "CIRCLE-TOKEN"):
+        response = http.get(api(sim, "/me"), params={name: sim.token, "x": "1"})
+        assert response.status_code == 401
+        assert "deprecated" in response.json()["message"]
+    assert [r.query for r in sim.state.request_log] == [{"x": "1"}] * 3
+    assert sim.token not in repr(sim.state.request_log)

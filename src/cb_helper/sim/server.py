@@ -108,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         split = urlsplit(self.path)
         pairs = parse_qsl(split.query, keep_blank_values=True)
-        query = {k: v for k, v in pairs if k != "circle-token"}
+        query = {k: v for k, v in pairs if k.lower() != "circle-token"}  # never log a token, however spelled
         parsed = parse_path(split.path)
         log_path = "/".join(["", *parsed[0]]) if parsed is not None else unquote(split.path)
         try:
@@ -132,7 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 answer = error(404, "Not Found")
                 if parsed is not None:
-                    token, query_token = _token(self.headers), any(k == "circle-token" for k, _ in pairs)
+                    token, query_token = _token(self.headers), any(k.lower() == "circle-token" for k, _ in pairs)
                     call = Call(self.command, parsed[0], parsed[1], query, token, query_token, body)
                     answer = sim.dispatch(call)
                 if fault is not None and fault.kind == "act_then_fail":
