@@ -12,11 +12,11 @@ import pytest
 from cb_helper.errors import BadInput
 from cb_helper.sim import SimEvent, SimState
 from cb_helper.sim.derive import workflow_status
-from cb_helper.sim.model import Job
+from cb_helper.sim.model import Job, Pipeline
 from cb_helper.sim.state import ApprovalRefused
 
 SLUG = "gh/acme/project-b"
-_IMMUTABLE = {str, int, bool, Optional[str], Optional[int], Optional[datetime.datetime]}
+_IMMUTABLE = {str, int, bool, datetime.datetime, Optional[str], Optional[int], Optional[datetime.datetime]}
 
 
 @pytest.fixture
@@ -286,6 +286,31 @@ def test_a_page_of_jobs_copies_only_that_page(state: SimState) -> None:
     assert ([j.id for j in page], total) == ([jobs[3].id, jobs[4].id], 5)
     assert state.jobs_page(workflow.id, 5, 2) == ([], 5)
     assert [j.id for j in state.jobs_of(workflow.id)] == [j.id for j in jobs]
+
+
+def test_pipeline_snapshots_share_nothing_mutable_with_the_state(state: SimState) -> None:
+    created = state.create_pipeline(SLUG, parameters={"nested": {"a": [1]}}, run_request={"config": {"branch": "x"}})
+    state.mark_pipeline_errored(created.id, [("config", "broken")])
+    (snapshot,) = state.pipelines_of(SLUG)
+    snapshot.parameters["nested"]["a"].append(2)
+    snapshot.run_request["config"]["branch"] = "y"
+    snapshot.errors.append(("other", "x"))
+    fresh = state.get_pipeline(created.id)
+    assert fresh.parameters == {"nested": {"a": [1]}}
+    assert fresh.run_request == {"config": {"branch": "x"}}
+    assert fresh.errors == [("config", "broken")]
+    hints = typing.get_type_hints(Pipeline)
+    mutable = [f.name for f in dataclasses.fields(Pipeline) if hints[f.name] not in _IMMUTABLE]
+    assert sorted(mutable) == ["errors", "parameters", "run_request"]
+
+
+def test_a_page_of_pipelines_copies_only_that_page(state: SimState) -> None:
+    for branch in ("main", "dev", "main", "main"):
+        state.create_pipeline(SLUG, branch=branch)
+    page, total = state.pipelines_page(SLUG, 1, 2)
+    assert ([p.number for p in page], total) == ([3, 2], 4)
+    page, total = state.pipelines_page(SLUG, 1, 5, branch="main")
+    assert ([p.number for p in page], total) == ([3, 1], 3)
 
 
 def test_only_http_triggers_announce_themselves(state: SimState) -> None:

@@ -189,8 +189,11 @@ class Router:
     def project_pipelines(self, call: Call, user: Optional[User], slug: str) -> Answer:
         canonical = self._project_for(user, slug)
         branch = call.query.get("branch") or None
-        pipelines = self.state.pipelines_of(canonical, branch=branch)
-        return self._page(f"pipelines:{canonical}:{branch}", pipelines, call, pipeline_json)
+
+        def fetch(offset: int, limit: int) -> tuple[list[Any], int]:  # copies only the page asked for
+            return self.state.pipelines_page(canonical, offset, limit, branch=branch)
+
+        return self._page(f"pipelines:{canonical}:{branch}", fetch, call, pipeline_json)
 
     def get_pipeline(self, call: Call, user: Optional[User], pipeline_id: str) -> Answer:
         pipeline = self._lookup(self.state.get_pipeline, pipeline_id, "Pipeline")

@@ -181,6 +181,12 @@ class SimState(WorkflowMoves, JobOutputs):
 
     def pipelines_of(self, project_slug: str, *, branch: Optional[str] = None) -> list[Pipeline]:
         """The project's pipelines, newest first (the API's order)."""
+        return self.pipelines_page(project_slug, 0, None, branch=branch)[0]
+
+    def pipelines_page(
+        self, project_slug: str, offset: int, limit: Optional[int], *, branch: Optional[str] = None
+    ) -> tuple[list[Pipeline], int]:
+        """At most ``limit`` of :meth:`pipelines_of` from ``offset`` on (copies), and how many there are."""
         with self.lock:
             found = [
                 p
@@ -188,4 +194,14 @@ class SimState(WorkflowMoves, JobOutputs):
                 if same_project(p.project_slug, project_slug) and (branch is None or p.branch == branch)
             ]
             found.sort(key=lambda p: p.number, reverse=True)
-            return copy.deepcopy(found)
+            chosen = found[offset:] if limit is None else found[offset : offset + limit]
+            return [_snapshot(p) for p in chosen], len(found)
+
+
+def _snapshot(pipeline: Pipeline) -> Pipeline:
+    """A copy of ``pipeline`` sharing nothing mutable with it, cheaper than ``copy.deepcopy`` of the whole."""
+    clone = copy.copy(pipeline)
+    clone.parameters = copy.deepcopy(pipeline.parameters)
+    clone.errors = list(pipeline.errors)
+    clone.run_request = copy.deepcopy(pipeline.run_request)
+    return clone
