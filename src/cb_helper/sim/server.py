@@ -7,12 +7,8 @@ tests validate each exchange against CircleCI's spec this way).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import io
 import json
-import re
 import secrets
 import socket
 import threading
@@ -29,9 +25,9 @@ from cb_helper.sim.faults import Fault, FaultPlan
 from cb_helper.sim.model import RequestRecord
 from cb_helper.sim.routes import API_PREFIX, Call, Router, parse_path
 from cb_helper.sim.state import SimState
+from cb_helper.sim.wire import BadFraming, loggable, read_body, redacted, token_of
 
 #: Header values never passed on to observers or logs.
-_SECRET_HEADERS = ("circle-token", "authorization")
 _STATUS_MESSAGES = {429: "Rate limit exceeded.", 500: "Internal server error."}
 _GATEWAY_PAGE = "<html><head><title>{0}</title></head><body><h1>{0}</h1></body></html>\n"
 _REASONS = {502: "502 Bad Gateway", 503: "503 Service Unavailable", 504: "504 Gateway Time-out"}
@@ -112,8 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = parse_path(split.path)
         log_path = "/".join(["", *parsed[0]]) if parsed is not None else unquote(split.path)
         try:
-            body = _read_body(self.headers, self.rfile)
-        except _BadFraming:
+            body = read_body(self.headers, self.rfile)
+        except BadFraming:
             # Invented: the body's end cannot be found, so answer 400 and close the connection.
             self.close_connection = True
             sim.state.record(RequestRecord(self.command, log_path, query, None, 400, None))
@@ -132,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 answer = error(404, "Not Found")
                 if parsed is not None:
-                    token, query_token = _token(self.headers), any(k.lower() == "circle-token" for k, _ in pairs)
+                    token, query_token = token_of(self.headers), any(k.lower() == "circle-token" for k, _ in pairs)
                     call = Call(self.command, parsed[0], parsed[1], query, token, query_token, body)
                     answer = sim.dispatch(call)
                 if fault is not None and fault.kind == "act_then_fail":
@@ -144,9 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
                 payload = payload[: max(1, len(payload) // 2)]  # the status line got through; the body did not
 
         # Record and observe before answering, so a client that got its answer finds both done.
-        sim.state.record(RequestRecord(self.command, log_path, query, _loggable(body), status, kind))
-        redacted = _redacted(self.headers)
-        sim.observe(Exchange(self.command, split.path, query, redacted, body, status, headers, payload, kind))
+        sim.state.record(RequestRecord(self.command, log_path, query, loggable(body), status, kind))
+        shown = redacted(self.headers)
+        sim.observe(Exchange(self.command, split.path, query, shown, body, status, headers, payload, kind))
         if status == 0:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -165,35 +161,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-class _BadFraming(Exception):
-    """The request's ``Content-Length`` or chunked encoding is malformed."""
-
-
-_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
-
-
-def _read_body(headers: Any, stream: io.BufferedIOBase) -> bytes:
-    """The request body, framed by ``Content-Length`` or ``Transfer-Encoding: chunked``."""
-    if "chunked" in str(headers.get("Transfer-Encoding") or "").lower():
-        parts: list[bytes] = []
-        while True:
-            size = stream.readline(1024).split(b";", 1)[0].strip()
-            if not _CHUNK_SIZE.match(size):
-                raise _BadFraming
-            if int(size, 16) == 0:
-                while stream.readline(1024).strip():  # trailers, up to the blank line
-                    pass
-                return b"".join(parts)
-            parts.append(stream.read(int(size, 16)))
-            if stream.readline(1024).strip():
-                raise _BadFraming
-    text = str(headers.get("Content-Length") or "0").strip()
-    if not (text.isascii() and text.isdigit()):
-        raise _BadFraming
-    length = int(text)
-    return stream.read(length) if length else b""
-
-
 def _fault_answer(fault: Fault) -> Answer:
     if fault.kind == "stale_page_token":
         return error(404, "Not Found")
@@ -207,45 +174,6 @@ def _fault_answer(fault: Fault) -> Answer:
         headers["Content-Type"] = "text/html"
         return Answer(status, _GATEWAY_PAGE.format(_REASONS[status]).encode(), headers)
     return Answer(status, {"message": _STATUS_MESSAGES.get(status, "Error")}, headers)
-
-
-def _token(headers: Any) -> Optional[str]:
-    """The token from ``Circle-Token``, or HTTP Basic (token as user), or ``Bearer``."""
-    direct = headers.get("Circle-Token")
-    if direct:
-        return str(direct).strip()
-    auth = str(headers.get("Authorization") or "")
-    scheme, _, value = auth.partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return ""
-        return decoded.partition(":")[0]
-    if scheme.lower() == "bearer":  # in CircleCI's newer docs, not in the spec copy
-        return value.strip()
-    return None
-
-
-def _redacted(headers: Any) -> dict[str, str]:
-    shown: dict[str, str] = {}
-    for name, value in headers.items():
-        if name.lower() == "authorization":
-            shown[name] = f"{str(value).partition(' ')[0]} <redacted>"
-        elif name.lower() in _SECRET_HEADERS:
-            shown[name] = "<redacted>"
-        else:
-            shown[name] = str(value)
-    return shown
-
-
-def _loggable(body: bytes) -> Any:
-    if not body.strip():
-        return None
-    try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return body.decode("utf-8", errors="replace")
 
 
 class SimServer:
