@@ -27,7 +27,7 @@ from cb_helper.sim.routes import API_PREFIX, Call, Router, parse_path
 from cb_helper.sim.state import SimState
 from cb_helper.sim.wire import BadFraming, loggable, read_body, redacted, token_of
 
-#: Header values never passed on to observers or logs.
+#: Bodies of injected error statuses (the spec's default messages).
 _STATUS_MESSAGES = {429: "Rate limit exceeded.", 500: "Internal server error."}
 _GATEWAY_PAGE = "<html><head><title>{0}</title></head><body><h1>{0}</h1></body></html>\n"
 _REASONS = {502: "502 Bad Gateway", 503: "503 Service Unavailable", 504: "504 Gateway Time-out"}
