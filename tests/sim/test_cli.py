@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -72,4 +73,18 @@ def test_a_malformed_project_is_refused_before_serving() -> None:
     )
     assert result.returncode == 2
     assert "'not-a-slug'" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_port_in_use_is_a_one_line_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*COMMAND, "--port", str(port)], capture_output=True, text=True, timeout=60, check=False
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
