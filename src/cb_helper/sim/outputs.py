@@ -6,7 +6,8 @@ import copy
 from typing import Optional
 
 from cb_helper.sim.model import Artifact, TestResult
-from cb_helper.sim.store import Store, T, slug_key
+from cb_helper.sim.store import Store, T
+from cb_helper.vocabulary import slug_key
 
 
 class JobOutputs(Store):

@@ -13,7 +13,7 @@ from typing import Callable, Optional, TypeVar
 
 from cb_helper.sim.model import Artifact, Job, Pipeline, Project, RequestRecord, SimEvent, TestResult, User, Workflow
 from cb_helper.sim.paging import PageTokens
-from cb_helper.vocabulary import same_project
+from cb_helper.vocabulary import same_project, slug_key
 
 Listener = Callable[[SimEvent], None]
 T = TypeVar("T")
@@ -24,13 +24,6 @@ SYSTEM_USER_ID = "00000000-0000-4000-8000-000000000000"
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def slug_key(slug: str) -> str:
-    """The key a project is stored under: ``gh``/``github`` and ``bb``/``bitbucket`` are one provider."""
-    provider, _, rest = slug.partition("/")
-    aliases = {"github": "gh", "bitbucket": "bb"}
-    return f"{aliases.get(provider.lower(), provider.lower())}/{rest.lower()}"
 
 
 class Store:
