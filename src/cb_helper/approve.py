@@ -21,11 +21,19 @@ from cb_helper.vocabulary import JOB_PENDING, same_project
 log = logging.getLogger("cb_helper")
 
 
+#: Hold statuses that mean the upstream stopped waiting (its workflow was canceled or never got there).
+UPSTREAM_STOPPED = frozenset({"canceled", "not_run"})
+
+
 @dataclass
 class ApprovalResult:
     workflow: dict[str, Any]
     job: dict[str, Any]
-    already_approved: bool
+    outcome: str  # "approved", "already_approved" or "upstream_stopped"
+
+    @property
+    def already_approved(self) -> bool:
+        return self.outcome == "already_approved"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,7 +43,8 @@ class ApprovalResult:
             "project_slug": self.workflow.get("project_slug"),
             "job_id": self.job.get("id"),
             "job_name": self.job.get("name"),
-            "approved": True,
+            "outcome": self.outcome,
+            "approved": self.outcome != "upstream_stopped",
             "already_approved": self.already_approved,
         }
 
@@ -72,7 +81,16 @@ def approve_hold(
             return _approve(client, workflow, job)
         if status == "success":
             log.info("job %s in workflow %s was already approved", job_name, workflow.get("id"))
-            return ApprovalResult(workflow, job, already_approved=True)
+            return ApprovalResult(workflow, job, "already_approved")
+        if status in UPSTREAM_STOPPED:
+            # Nobody waits any more: the downstream's own result should not turn red because of it.
+            log.warning(
+                "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved",
+                job_name,
+                workflow.get("id"),
+                status,
+            )
+            return ApprovalResult(workflow, job, "upstream_stopped")
         if status not in JOB_PENDING:
             raise Refused(
                 f"approval job {job_name!r} in workflow {workflow.get('name')!r} ({workflow.get('id')}) is "
@@ -170,9 +188,9 @@ def _approve(client: CircleCIClient, workflow: dict[str, Any], job: dict[str, An
         current, _ = find_job(client, str(workflow["id"]), str(job.get("name")))
         if current is not None and current.get("status") == "success":
             log.info("approval of %s confirmed by re-reading the job", job.get("name"))
-            return ApprovalResult(workflow, current, already_approved=isinstance(exc, ApiError))
+            return ApprovalResult(workflow, current, "already_approved" if isinstance(exc, ApiError) else "approved")
         raise
-    return ApprovalResult(workflow, {**job, "status": "success"}, already_approved=False)
+    return ApprovalResult(workflow, {**job, "status": "success"}, "approved")
 
 
 def _names(names: Iterable[object]) -> str:

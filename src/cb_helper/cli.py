@@ -246,8 +246,9 @@ def approve(
 ) -> None:
     """Circle back: approve the upstream's approval job.
 
-    Already approved is success. A job that is not an approval job, a missing job (the names that exist are
-    listed) or a project outside --allow-project is refused; nothing is approved then.
+    Already approved is success, and so is a hold the upstream stopped waiting on (canceled: a warning says so).
+    A job that is not an approval job, a missing job (the names that exist are listed) or a project outside
+    --allow-project is refused; nothing is approved then.
 
     Example:
 
@@ -292,10 +293,10 @@ def approve(
         )
     workflow = result.workflow
     where = f"workflow {workflow.get('name')} ({workflow.get('id')}) of {workflow.get('project_slug')}"
-    if result.already_approved:
-        click.echo(f"{job_name} in {where} was already approved", err=True)
-    else:
+    if result.outcome == "approved":
         click.echo(f"approved {job_name} in {where}", err=True)
+    elif result.already_approved:
+        click.echo(f"{job_name} in {where} was already approved", err=True)
     if as_json:
         click.echo(to_json(result.as_dict()))
 

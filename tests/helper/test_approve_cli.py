@@ -172,3 +172,14 @@ def test_bad_input_sends_nothing(sim: SimServer, run: Run, args: list[str], need
     assert result.code == 2, result.output
     assert needle in result.stderr
     assert sim.state.request_log == []
+
+
+def test_a_canceled_upstream_is_reported_without_failing_the_downstream(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim)
+    sim.state.cancel_workflow(upstream.workflow_id)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
+    assert result.code == 0, result.output
+    assert "the upstream stopped waiting; nothing approved" in result.stderr
+    data = json.loads(result.stdout)
+    assert (data["outcome"], data["approved"]) == ("upstream_stopped", False)
+    assert approvals(sim) == []
