@@ -55,7 +55,10 @@ def serve(port: int, host: str, page_size: int, projects: tuple[str, ...], quiet
         server.observers.append(_print_exchange)
     stop = threading.Event()
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _stopper(stop)) if in_main else None
+    # Both signals set the event (an inherited "ignore" disposition for SIGINT included), so the server
+    # always stops through the same path, whenever the signal arrives.
+    stoppers = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, _stopper(stop)) for signum in stoppers} if in_main else {}
     click.echo(f"CircleCI API v2 simulator listening on {server.url}")
     click.echo(f"CIRCLECI_HOST={server.url}")
     click.echo(f"CIRCLE_TOKEN={server.token}")
@@ -66,8 +69,8 @@ def serve(port: int, host: str, page_size: int, projects: tuple[str, ...], quiet
     except KeyboardInterrupt:
         pass
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         server.stop()
     click.echo("simulator stopped", err=True)
 
