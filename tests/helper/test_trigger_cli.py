@@ -141,3 +141,11 @@ def test_too_many_parameters_are_refused_before_any_call(sim: SimServer, run: Ru
     assert result.code == 2
     assert "101 pipeline parameters" in result.stderr
     assert sim.state.request_log == []
+
+
+def test_a_trigger_the_api_declines_is_never_started_exit_5(sim: SimServer, run: Run) -> None:
+    sim.state.add_project("circleci/org1/proj1", branches=("main", "wip"), ci_skip_branches=("wip",))
+    result = run("trigger", "--project", "circleci/org1/proj1", "--branch", "wip")
+    assert result.code == 5, result.output
+    assert "no pipeline was created on circleci/org1/proj1: Ignoring pipeline due to CI skip" in result.stderr
+    assert result.stdout == ""

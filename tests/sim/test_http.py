@@ -81,6 +81,20 @@ def test_pipeline_run_triggers_with_definition_and_refs(sim: SimServer, http: re
     assert pipeline.run_request["definition_id"] == definition
 
 
+def test_pipeline_run_on_a_ci_skip_commit_answers_200_not_triggered(sim: SimServer, http: requests.Session) -> None:
+    sim.state.add_project("circleci/org1/proj1", branches=("main", "wip"), ci_skip_branches=("wip",))
+    seen: list[str] = []
+    sim.state.add_listener(lambda event: seen.append(event.kind))
+    body = {"config": {"branch": "wip"}, "checkout": {"branch": "wip"}}
+    response = http.post(api(sim, "/project/circleci/org1/proj1/pipeline/run"), json=body)
+    assert response.status_code == 200
+    assert response.json() == {"message": "Ignoring pipeline due to CI skip in the commit"}
+    assert sim.state.pipelines_of("circleci/org1/proj1") == []
+    assert seen == []
+    main = http.post(api(sim, "/project/circleci/org1/proj1/pipeline/run"), json={"config": {"branch": "main"}})
+    assert main.status_code == 201
+
+
 def test_triggers_notify_listeners(sim: SimServer, http: requests.Session) -> None:
     seen: list[str] = []
     sim.state.add_listener(lambda event: seen.append(f"{event.kind}:{event.pipeline_id}"))

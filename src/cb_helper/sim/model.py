@@ -45,6 +45,8 @@ class Project:
     config_path: Optional[str] = None
     branches: tuple[str, ...] = ("main",)
     definition_id: str = ""
+    #: Branches whose head commit asks CircleCI to skip CI: ``/pipeline/run`` creates no pipeline for them.
+    ci_skip_branches: tuple[str, ...] = ()
     next_pipeline_number: int = 1
     next_job_number: int = 1
 

@@ -37,6 +37,7 @@ QUERY_AUTH = (
 )
 PROJECT_NOT_FOUND = "Project not found"
 ACCEPTED = "Accepted."
+CI_SKIP_MESSAGE = "Ignoring pipeline due to CI skip in the commit"
 
 
 @dataclass
@@ -176,6 +177,9 @@ class Router:
             raise Refusal(404, "Pipeline definition not found")  # invented wording
         body_rules.check_branch(project, request.config_branch)
         body_rules.check_branch(project, request.branch)
+        if request.branch is not None and request.branch in project.ci_skip_branches:
+            # The spec's 200 pipelineNotTriggeredResponse; the message is its own example.
+            return Answer(200, {"message": CI_SKIP_MESSAGE})
         pipeline = self.state.trigger_pipeline(
             canonical,
             branch=request.branch,

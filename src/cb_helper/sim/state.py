@@ -49,8 +49,13 @@ class SimState(WorkflowMoves, JobOutputs):
         config_path: Optional[str] = None,
         branches: Sequence[str] = ("main",),
         definition_id: Optional[str] = None,
+        ci_skip_branches: Sequence[str] = (),
     ) -> Project:
-        """Add a project. ``tokens=None`` lets every known token use it."""
+        """Add a project. ``tokens=None`` lets every known token use it.
+
+        ``ci_skip_branches``: branches whose head commit carries a CI-skip marker, so that
+        ``/pipeline/run`` answers 200 "not triggered" for them, as CircleCI does.
+        """
         ProjectSlug.parse(slug)  # raises BadInput on a malformed slug
         if definition_id is not None and not is_uuid(definition_id):
             raise ValueError(f"definition_id {definition_id!r} is not a UUID")
@@ -60,6 +65,7 @@ class SimState(WorkflowMoves, JobOutputs):
             config_path=str(config_path) if config_path is not None else None,
             branches=tuple(branches),
             definition_id=definition_id or new_id(),
+            ci_skip_branches=tuple(ci_skip_branches),
         )
         with self.lock:
             self._projects[slug_key(slug)] = project
