@@ -267,6 +267,8 @@ def approve(
             click.echo(
                 "no upstream workflow or pipeline id: not triggered by an upstream, nothing to approve", err=True
             )
+            if as_json:
+                click.echo(to_json({"outcome": "not_triggered", "approved": False, "already_approved": False}))
             return
         raise BadInput("give --workflow-id or --pipeline-id (both are empty or missing)")
     if not job_name.strip():

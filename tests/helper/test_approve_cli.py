@@ -151,9 +151,10 @@ def test_a_lost_approval_answer_is_confirmed_by_reading_the_job(sim: SimServer, 
 
 @pytest.mark.parametrize("ids", [[], ["--workflow-id", ""], ["--workflow-id", " ", "--pipeline-id", ""]])
 def test_if_triggered_without_ids_does_nothing(sim: SimServer, run: Run, ids: list[str]) -> None:
-    result = run("approve", "--job-name", HOLD, "--if-triggered", *ids, env={"CIRCLE_TOKEN": None})
+    result = run("approve", "--job-name", HOLD, "--if-triggered", *ids, "--json", env={"CIRCLE_TOKEN": None})
     assert result.code == 0
     assert "not triggered by an upstream" in result.stderr
+    assert json.loads(result.stdout)["outcome"] == "not_triggered"
     assert sim.state.request_log == []
 
 
