@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Optional
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
@@ -20,6 +20,7 @@ from cb_helper.auth import Token
 from cb_helper.errors import (
     AmbiguousRequest,
     ApiError,
+    BadInput,
     CbError,
     NetworkError,
     NotFound,
@@ -51,8 +52,6 @@ class _Session(requests.Session):
 
 def normalize_host(host: str) -> str:
     """``https://circleci.com/`` -> ``https://circleci.com``; refuses anything that is not an http(s) origin."""
-    from cb_helper.errors import BadInput
-
     text = (host or "").strip().rstrip("/")
     if text.endswith(API_PREFIX):
         text = text[: -len(API_PREFIX)]
@@ -249,11 +248,6 @@ class CircleCIClient:
                 + "; the request may have taken effect, so it was not re-sent"
             )
         return ApiError(method, path, status, message)
-
-
-def quote_segment(value: str) -> str:
-    """Quote one path segment (ids and slug parts never need it, but user input might)."""
-    return quote(value, safe="")
 
 
 def _api_message(response: requests.Response) -> Optional[str]:

@@ -39,9 +39,6 @@ class RetryPolicy:
         return max(0.0, self.jitter(ceiling))
 
 
-NO_RETRY = RetryPolicy(max_attempts=1)
-
-
 def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
     """``Retry-After`` as seconds: either delta-seconds or an HTTP date; ``None`` when absent or unreadable."""
     if not value:

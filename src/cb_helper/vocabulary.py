@@ -40,8 +40,6 @@ WORKFLOW_STATUSES = frozenset(
 )
 #: A workflow in one of these states will not change any more (short of a rerun).
 WORKFLOW_TERMINAL = frozenset({"success", "not_run", "failed", "error", "canceled", "unauthorized"})
-WORKFLOW_PENDING = WORKFLOW_STATUSES - WORKFLOW_TERMINAL  # running, failing, on_hold
-WORKFLOW_SUCCESS = frozenset({"success"})
 #: Finished (or certain to finish) unsuccessfully: exit status 1.
 WORKFLOW_FAILED = frozenset({"failed", "error", "failing", "unauthorized"})
 #: Did not run to an end: exit status 5.
