@@ -1,21 +1,30 @@
-"""Circle back: find the upstream's approval job by name and approve it, refusing anything doubtful.
+"""Circle back: find the upstream's approval job and approve it, refusing anything doubtful.
 
-Never ``items[0]``: with only a pipeline id, the workflow is the one holding an ``on_hold`` approval job of that
-name (newest first, so a rerun wins), or the one named explicitly. Nothing is approved when the job is not an
-approval job, when it does not exist, or when its project is not allowed.
+With a circleback record (:func:`approve_record`), the hold is the one the record names, and the record is proven
+first: a job the hold requires must have stored a handoff carrying this record and naming this downstream pipeline.
+
+With the legacy ids (:func:`approve_hold`), never ``items[0]``: with only a pipeline id, the workflow is the one
+holding an ``on_hold`` approval job of that name (newest first, so a rerun wins), or the one named explicitly.
+Nothing is approved when the job is not an approval job, when it does not exist, or when its project is not
+allowed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, LookupFailed, Refused, WaitTimeout
+from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, LookupFailed, Refused, WaitTimeout
 from cb_helper.polling import Poller
+from cb_helper.proof import handoffs_for_hold
+from cb_helper.record import RECORD_VERSION, Record
 from cb_helper.status import oldest_first
+from cb_helper.times import format_time, now
 from cb_helper.vocabulary import JOB_PENDING, same_project
 
 log = logging.getLogger("cb_helper")
@@ -29,7 +38,7 @@ UPSTREAM_STOPPED = frozenset({"canceled", "not_run"})
 class ApprovalResult:
     workflow: dict[str, Any]
     job: dict[str, Any]
-    outcome: str  # "approved", "already_approved" or "upstream_stopped"
+    outcome: str  # "approved", "already_approved", "upstream_stopped", or "proven" (a dry run)
 
     @property
     def already_approved(self) -> bool:
@@ -44,7 +53,7 @@ class ApprovalResult:
             "job_id": self.job.get("id"),
             "job_name": self.job.get("name"),
             "outcome": self.outcome,
-            "approved": self.outcome != "upstream_stopped",
+            "approved": self.outcome in ("approved", "already_approved"),
             "already_approved": self.already_approved,
         }
 
@@ -78,7 +87,7 @@ def approve_hold(
         workflow, job = _pick(client, candidates, job_name)
         status = job.get("status")
         if status == "on_hold":
-            return _approve(client, workflow, job)
+            return approve_job(client, workflow, job)
         if status == "success":
             log.info("job %s in workflow %s was already approved", job_name, workflow.get("id"))
             return ApprovalResult(workflow, job, "already_approved")
@@ -106,6 +115,135 @@ def approve_hold(
             )
         if pipeline_id and not workflow_id:
             candidates = _candidate_workflows(client, None, pipeline_id, workflow_name)
+
+
+def approve_record(
+    client: CircleCIClient,
+    record: Record,
+    *,
+    downstream_pipeline_id: str,
+    allow_projects: Sequence[str] = (),
+    poller: Optional[Poller] = None,
+    on_progress: Optional[Callable[[str], None]] = None,
+    dry_run: bool = False,
+) -> ApprovalResult:
+    """Prove ``record`` for the pipeline ``downstream_pipeline_id``, then approve the hold it names.
+
+    Nothing is approved unless the hold exists in the named workflow, is an approval job of an allowed project
+    (as the API reports it), and a job it requires stored a handoff with this record naming this pipeline.
+    ``dry_run`` proves and reports without approving (outcome ``proven``).
+    """
+    poller = poller or Poller(timeout=300, interval=2, max_interval=10)
+    while True:
+        jobs = list(client.paginate(f"/workflow/{record.workflow_id}/job"))
+        hold = next((job for job in jobs if job.get("name") == record.hold), None)
+        if hold is None:
+            raise Refused(
+                f"workflow {record.workflow_id} has no job named {record.hold!r} "
+                f"(jobs there: {_names(job.get('name') for job in jobs)}); the record names no hold; nothing approved"
+            )
+        if hold.get("type") != "approval":
+            raise Refused(
+                f"job {record.hold!r} in workflow {record.workflow_id} is a {hold.get('type')} job, not an approval "
+                "job; nothing approved"
+            )
+        workflow = {
+            "id": record.workflow_id,
+            "name": None,
+            "pipeline_id": record.pipeline_id,
+            "project_slug": hold.get("project_slug"),
+        }
+        _check_allowed([workflow], allow_projects)
+        status = hold.get("status")
+        if status == "on_hold" or status not in JOB_PENDING:
+            break
+        if on_progress:
+            on_progress(f"approval job {record.hold!r} is {status}; waiting until it is on hold")
+        if not poller.wait():
+            raise WaitTimeout(
+                f"approval job {record.hold!r} in workflow {record.workflow_id} was still {status} after "
+                f"{poller.timeout:g}s; nothing approved"
+            )
+    proven = [
+        handoff
+        for handoff in handoffs_for_hold(client, hold, jobs)
+        if handoff.record == record and handoff.downstream_pipeline_id == downstream_pipeline_id
+    ]
+    if not proven:
+        raise Refused(
+            f"the record is not proven: no job that {record.hold!r} in workflow {record.workflow_id} requires stored "
+            f"a handoff of this record naming pipeline {downstream_pipeline_id}; nothing approved"
+        )
+    if status == "on_hold":
+        if dry_run:
+            return ApprovalResult(workflow, hold, "proven")
+        return approve_job(client, workflow, hold)
+    if status == "success":
+        log.info("job %s in workflow %s was already approved", record.hold, record.workflow_id)
+        return ApprovalResult(workflow, hold, "already_approved")
+    if status in UPSTREAM_STOPPED:
+        log.warning(
+            "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved",
+            record.hold,
+            record.workflow_id,
+            status,
+        )
+        return ApprovalResult(workflow, hold, "upstream_stopped")
+    raise Refused(f"approval job {record.hold!r} in workflow {record.workflow_id} is {status}; nothing to approve")
+
+
+def write_receipt(
+    path: Path, result: Optional[ApprovalResult], record: Optional[Record], downstream_pipeline_id: Optional[str]
+) -> None:
+    """What this circle-back proved and did, for the next step and (stored as an artifact) for A's check."""
+    data: dict[str, Any] = {"v": RECORD_VERSION, "written_at": format_time(now())}
+    if result is None or record is None:
+        data["outcome"] = "not_triggered"
+    else:
+        data.update(result.as_dict())
+        data["upstream"] = record.as_dict()
+        data["downstream_pipeline_id"] = downstream_pipeline_id
+        data["approval_request_id"] = result.job.get("approval_request_id") or result.job.get("id")
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def read_receipt(path: str) -> dict[str, Any]:
+    """A receipt written by :func:`write_receipt`, or :class:`BadInput` naming what is wrong with it."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(
+            f"--from-receipt {path!r} cannot be read ({exc.strerror}); the step that proves the record "
+            "(approve --prove-only) did not write it, so nothing is approved"
+        ) from None
+    except ValueError:
+        raise BadInput(f"--from-receipt {path!r} is not JSON; nothing approved") from None
+    if not isinstance(data, dict) or data.get("v") != RECORD_VERSION or not isinstance(data.get("outcome"), str):
+        raise BadInput(f"--from-receipt {path!r} is not a circle-back receipt; nothing approved")
+    return data
+
+
+def approve_receipt(client: CircleCIClient, receipt: dict[str, Any]) -> ApprovalResult:
+    """Approve the hold a ``proven`` receipt names (this job proved it in an earlier step)."""
+    workflow = {
+        "id": receipt.get("workflow_id"),
+        "name": receipt.get("workflow_name"),
+        "pipeline_id": receipt.get("pipeline_id"),
+        "project_slug": receipt.get("project_slug"),
+    }
+    job = {
+        "id": receipt.get("job_id"),
+        "name": receipt.get("job_name"),
+        "approval_request_id": receipt.get("approval_request_id"),
+    }
+    outcome = receipt.get("outcome")
+    if outcome != "proven":
+        if outcome == "upstream_stopped":
+            log.warning("the upstream stopped waiting (hold %s); nothing approved", job["name"])
+        elif outcome == "already_approved":
+            log.info("job %s in workflow %s was already approved", job["name"], workflow["id"])
+        return ApprovalResult(workflow, job, str(outcome))
+    return approve_job(client, workflow, job)
 
 
 def _candidate_workflows(
@@ -178,7 +316,8 @@ def _pick(
     raise LookupFailed(f"no job named {job_name!r} in {where} (jobs there: {_names(names)}); nothing approved")
 
 
-def _approve(client: CircleCIClient, workflow: dict[str, Any], job: dict[str, Any]) -> ApprovalResult:
+def approve_job(client: CircleCIClient, workflow: dict[str, Any], job: dict[str, Any]) -> ApprovalResult:
+    """Approve ``job`` of ``workflow``; after a lost answer or a refusal, re-read the job before failing."""
     request_id = job.get("approval_request_id") or job.get("id")
     path = f"/workflow/{workflow['id']}/approve/{request_id}"
     try:

@@ -21,7 +21,9 @@ from cb_helper import __version__
 from cb_helper.errors import BadInput, CbError, ExitStatus, WaitTimeout
 
 if TYPE_CHECKING:
+    from cb_helper.approve import ApprovalResult
     from cb_helper.client import CircleCIClient
+    from cb_helper.status import Verdict
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("cb_helper.sim.cli", "sim"),
     "rehearse": ("cb_helper.rehearse.cli", "rehearse"),
+    "sweep": ("cb_helper.sweep_cli", "sweep"),
 }
 
 
@@ -50,6 +53,9 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+
+#: How long a downstream may take before the sweeper stops waiting for it (see docs/operations.md).
+DEFAULT_DEADLINE = "6h"
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -153,6 +159,38 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Pipeline parameter; repeatable.")
 @click.option("--parameters-json", metavar="JSON", help="Pipeline parameters as a JSON object (exact types).")
 @click.option("--id-file", type=click.Path(dir_okay=False), help="Also write the new pipeline id to this file.")
+@click.option(
+    "--upstream-workflow-id",
+    metavar="ID",
+    help="This workflow ($CIRCLE_WORKFLOW_ID): pass a circleback record naming its hold to the downstream.",
+)
+@click.option(
+    "--hold",
+    default="wait-for-triggered-pipeline",
+    show_default=True,
+    metavar="NAME",
+    help="With --upstream-workflow-id: the approval job that waits for the downstream.",
+)
+@click.option(
+    "--deadline",
+    default=DEFAULT_DEADLINE,
+    show_default=True,
+    metavar="DURATION",
+    help="With --upstream-workflow-id: when the sweeper may stop waiting for the downstream (e.g. 90m, 6h).",
+)
+@click.option(
+    "--record-parameter",
+    default="circleback",
+    show_default=True,
+    metavar="NAME",
+    help="With --upstream-workflow-id: the downstream's pipeline parameter that receives the record.",
+)
+@click.option(
+    "--handoff-file",
+    type=click.Path(dir_okay=False),
+    help="With --upstream-workflow-id: write the record and the new pipeline id here (store it as an "
+    "artifact at circleback/handoff.json).",
+)
 @click.option("--verify-start/--no-verify-start", default=True, show_default=True, help="Wait until it really runs.")
 @click.option(
     "--start-timeout", type=float, default=120.0, show_default=True, metavar="SECONDS", help="With --verify-start."
@@ -167,6 +205,11 @@ def trigger(
     parameters: tuple[str, ...],
     parameters_json: Optional[str],
     id_file: Optional[str],
+    upstream_workflow_id: Optional[str],
+    hold: str,
+    deadline: str,
+    record_parameter: str,
+    handoff_file: Optional[str],
     verify_start: bool,
     start_timeout: float,
     as_json: bool,
@@ -175,33 +218,59 @@ def trigger(
 ) -> None:
     """Trigger a downstream pipeline and print its id.
 
-    By default it then waits until the pipeline really started (state created, a workflow exists); a pipeline
-    that errored (e.g. a broken config) fails at once with exit status 5.
+    With --upstream-workflow-id, the downstream receives one parameter, the circleback record: this workflow,
+    its hold, and a deadline. By default the command then waits until the pipeline really started (state
+    created, a workflow exists); a pipeline that errored (e.g. a broken config) fails at once with exit status 5.
 
     Example:
 
     \b
-        cb-helper trigger --project gh/acme/api --branch main --parameter triggering-pipeline-id=$CIRCLE_PIPELINE_ID
+        cb-helper trigger --project gh/acme/api --branch main --upstream-workflow-id "$CIRCLE_WORKFLOW_ID" \\
+          --hold wait-for-triggered-pipeline --handoff-file handoff.json
     """
     from cb_helper.polling import Poller
+    from cb_helper.record import Handoff
     from cb_helper.render import to_json
-    from cb_helper.trigger import TriggerRequest, verify_started
+    from cb_helper.times import parse_duration
+    from cb_helper.trigger import TriggerRequest, upstream_record, verify_started
     from cb_helper.trigger import trigger as send_trigger
     from cb_helper.vocabulary import merge_parameters
 
-    request = TriggerRequest.build(
-        project,
-        branch=branch,
-        tag=tag,
-        parameters=merge_parameters(parameters, parameters_json),
-        definition_id=definition_id,
-    )
+    merged = merge_parameters(parameters, parameters_json)
+    upstream = (upstream_workflow_id or "").strip() or None
+    if upstream is not None:
+        upstream = _uuid(upstream, "--upstream-workflow-id")
+        if not hold.strip():
+            raise BadInput("--hold '' is empty (expected the name of the approval job that waits for the downstream)")
+        wait_for = parse_duration(deadline, "--deadline")
+        if wait_for.total_seconds() <= 0:
+            raise BadInput(f"--deadline {deadline!r} is not a positive duration")
+        if not record_parameter.strip() or "=" in record_parameter:
+            raise BadInput(f"--record-parameter {record_parameter!r} is not a pipeline parameter name")
+        if record_parameter in merged:
+            raise BadInput(f"parameter {record_parameter!r} is given twice: as --record-parameter and as a parameter")
+    elif handoff_file is not None:
+        raise BadInput("--handoff-file needs --upstream-workflow-id (there is no record to hand off without it)")
+    request = TriggerRequest.build(project, branch=branch, tag=tag, parameters=merged, definition_id=definition_id)
     _positive(start_timeout, "--start-timeout")
     target = _prepare_output_file(id_file)
+    handoff_target = _prepare_output_file(handoff_file, "--handoff-file")
     client = make_client(host, token_env)
+    record = None
+    if upstream is not None:
+        record = upstream_record(client, upstream, hold, wait_for, request.project)
+        request = TriggerRequest.build(
+            project,
+            branch=branch,
+            tag=tag,
+            parameters={**merged, record_parameter: record.encode()},
+            definition_id=definition_id,
+        )
     result = send_trigger(client, request)
     if target is not None:
         target.write_text(result.id + "\n", encoding="utf-8")
+    if record is not None and handoff_target is not None:
+        Handoff(record, result.id, result.pipeline.get("number")).write(handoff_target)
     click.echo(f"triggered pipeline {result.id} on {request.project}", err=True)
     if verify_start:
         with Progress() as progress:
@@ -222,18 +291,55 @@ def trigger(
 
 
 @cli.command()
-@click.option("--job-name", required=True, metavar="NAME", help="Name of the upstream approval job.")
-@click.option("--workflow-id", metavar="ID", help="Upstream workflow holding the job (exact).")
-@click.option("--pipeline-id", metavar="ID", help="Upstream pipeline; its workflow is chosen safely.")
+@click.option(
+    "--upstream",
+    metavar="RECORD",
+    help="The circleback record (pass << pipeline.parameters.circleback >>); empty: not triggered.",
+)
+@click.option(
+    "--downstream-pipeline-id",
+    metavar="ID",
+    help="With --upstream: this pipeline's own id (<< pipeline.id >>), which the record must be proven for.",
+)
+@click.option(
+    "--receipt",
+    "receipt_file",
+    type=click.Path(dir_okay=False),
+    help="With --upstream: write what was proven and done here (store it at circleback/receipt.json).",
+)
+@click.option("--prove-only", is_flag=True, help="With --upstream: prove and write --receipt, approve nothing.")
+@click.option(
+    "--from-receipt", type=click.Path(dir_okay=False), help="Approve the hold a --prove-only receipt of this job names."
+)
+@click.option("--job-name", metavar="NAME", help="Legacy ids: name of the upstream approval job.")
+@click.option("--workflow-id", metavar="ID", help="Legacy ids: upstream workflow holding the job (exact).")
+@click.option("--pipeline-id", metavar="ID", help="Legacy ids: upstream pipeline; its workflow is chosen safely.")
 @click.option("--workflow-name", metavar="NAME", help="With --pipeline-id: only this workflow.")
-@click.option("--allow-project", "allow_projects", multiple=True, metavar="SLUG", help="Refuse other projects.")
-@click.option("--if-triggered", is_flag=True, help="Do nothing (exit 0) when every id given is empty.")
-@click.option("--hold-timeout", type=float, default=300.0, show_default=True, metavar="SECONDS",
-              help="How long to wait for a job that is still blocked to go on hold.")  # fmt: skip
+@click.option(
+    "--allow-project",
+    "allow_projects",
+    multiple=True,
+    metavar="SLUG",
+    help="Refuse holds of other projects (as the API reports them); required with the legacy ids.",
+)
+@click.option("--if-triggered", is_flag=True, help="Legacy ids: do nothing (exit 0) when every id given is empty.")
+@click.option(
+    "--hold-timeout",
+    type=float,
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for a job that is still blocked to go on hold.",
+)
 @json_option
 @api_options
 def approve(
-    job_name: str,
+    upstream: Optional[str],
+    downstream_pipeline_id: Optional[str],
+    receipt_file: Optional[str],
+    prove_only: bool,
+    from_receipt: Optional[str],
+    job_name: Optional[str],
     workflow_id: Optional[str],
     pipeline_id: Optional[str],
     workflow_name: Optional[str],
@@ -246,20 +352,71 @@ def approve(
 ) -> None:
     """Circle back: approve the upstream's approval job.
 
-    Already approved is success, and so is a hold the upstream stopped waiting on (canceled: a warning says so).
-    A job that is not an approval job, a missing job (the names that exist are listed) or a project outside
-    --allow-project is refused; nothing is approved then.
+    With --upstream, the hold is the one the circleback record names, and the record is proven first: a job
+    the hold requires must have stored a handoff with this record naming --downstream-pipeline-id. Anything
+    else is refused (exit 3). The legacy ids (--job-name with --workflow-id or --pipeline-id) cannot be proven
+    and should be limited with --allow-project (the orb requires it). Already approved is success, and so is a hold the upstream stopped waiting on
+    (canceled: a warning says so). Nothing is approved when a check fails.
 
     Example:
 
     \b
-        cb-helper approve --job-name wait-for-downstream --workflow-id "$UPSTREAM_WORKFLOW_ID"
+        cb-helper approve --upstream "$CIRCLEBACK" --downstream-pipeline-id "$CIRCLE_PIPELINE_ID"
     """
-    from cb_helper.approve import approve_hold
+    from cb_helper import approve as circle_back
     from cb_helper.polling import Poller
+    from cb_helper.record import parse_record
     from cb_helper.render import to_json
     from cb_helper.vocabulary import ProjectSlug
 
+    legacy = [v for v in (job_name, workflow_id, pipeline_id, workflow_name) if v is not None]
+    modes = sum(1 for given in (upstream is not None, from_receipt is not None, bool(legacy)) if given)
+    if modes != 1:
+        raise BadInput("give exactly one of --upstream, --from-receipt, or the legacy --job-name with ids")
+    allowed = [str(ProjectSlug.parse(slug)) for slug in allow_projects]
+    _positive(hold_timeout, "--hold-timeout")
+    poller = Poller(timeout=hold_timeout, interval=2, max_interval=10)
+    if from_receipt is not None:
+        receipt = circle_back.read_receipt(from_receipt)
+        if receipt.get("outcome") == "not_triggered":
+            click.echo("the receipt says: not triggered by an upstream, nothing to approve", err=True)
+            if as_json:
+                click.echo(to_json(receipt))
+            return
+        client = make_client(host, token_env)
+        result = circle_back.approve_receipt(client, receipt)
+        _report_approval(result, as_json)
+        return
+    if upstream is not None:
+        record = parse_record(upstream, "--upstream")
+        receipt_target = _prepare_output_file(receipt_file, "--receipt")
+        if prove_only and receipt_target is None:
+            raise BadInput("--prove-only needs --receipt (the file the next step approves from)")
+        if record is None:
+            click.echo("no circleback record: not triggered by an upstream, nothing to approve", err=True)
+            if receipt_target is not None:
+                circle_back.write_receipt(receipt_target, None, None, None)
+            if as_json:
+                click.echo(to_json({"outcome": "not_triggered", "approved": False, "already_approved": False}))
+            return
+        if not downstream_pipeline_id or not downstream_pipeline_id.strip():
+            raise BadInput("--downstream-pipeline-id is empty (expected this pipeline's id, << pipeline.id >>)")
+        own = _uuid(downstream_pipeline_id, "--downstream-pipeline-id")
+        client = make_client(host, token_env)
+        with Progress() as progress:
+            result = circle_back.approve_record(
+                client,
+                record,
+                downstream_pipeline_id=own,
+                allow_projects=allowed,
+                poller=poller,
+                on_progress=progress,
+                dry_run=prove_only,
+            )
+        if receipt_target is not None:
+            circle_back.write_receipt(receipt_target, result, record, own)
+        _report_approval(result, as_json)
+        return
     workflow_id = (workflow_id or "").strip() or None
     pipeline_id = (pipeline_id or "").strip() or None
     if workflow_id is None and pipeline_id is None:
@@ -271,34 +428,44 @@ def approve(
                 click.echo(to_json({"outcome": "not_triggered", "approved": False, "already_approved": False}))
             return
         raise BadInput("give --workflow-id or --pipeline-id (both are empty or missing)")
-    if not job_name.strip():
-        raise BadInput("--job-name '' is empty (expected the name of the upstream approval job)")
+    if job_name is None or not job_name.strip():
+        raise BadInput(f"--job-name {job_name or ''!r} is empty (expected the name of the upstream approval job)")
     if workflow_name is not None and not workflow_name.strip():
         raise BadInput("--workflow-name '' is empty (expected a workflow name)")
     if workflow_id is not None:
         workflow_id = _uuid(workflow_id, "--workflow-id")
     if pipeline_id is not None:
         pipeline_id = _uuid(pipeline_id, "--pipeline-id")
-    allowed = [str(ProjectSlug.parse(slug)) for slug in allow_projects]
-    _positive(hold_timeout, "--hold-timeout")
+    if not allowed:
+        click.echo(
+            "cb-helper: warning: the legacy ids cannot be proven; without --allow-project any project the token "
+            "can see may be approved",
+            err=True,
+        )
     client = make_client(host, token_env)
     with Progress() as progress:
-        result = approve_hold(
+        result = circle_back.approve_hold(
             client,
             job_name=job_name,
             workflow_id=workflow_id,
             pipeline_id=pipeline_id,
             workflow_name=workflow_name,
             allow_projects=allowed,
-            poller=Poller(timeout=hold_timeout, interval=2, max_interval=10),
+            poller=poller,
             on_progress=progress,
         )
-    workflow = result.workflow
-    where = f"workflow {workflow.get('name')} ({workflow.get('id')}) of {workflow.get('project_slug')}"
+    _report_approval(result, as_json)
+
+
+def _report_approval(result: ApprovalResult, as_json: bool) -> None:
+    from cb_helper.render import to_json
+
+    workflow, job_name = result.workflow, result.job.get("name")
+    where = f"workflow {workflow.get('id')} of {workflow.get('project_slug')}"
     if result.outcome == "approved":
         click.echo(f"approved {job_name} in {where}", err=True)
-    elif result.already_approved:
-        click.echo(f"{job_name} in {where} was already approved", err=True)
+    elif result.outcome == "proven":
+        click.echo(f"proven: {job_name} in {where} is the hold this pipeline may approve", err=True)
     if as_json:
         click.echo(to_json(result.as_dict()))
 
@@ -306,6 +473,11 @@ def approve(
 @cli.command()
 @click.option("--pipeline-id", metavar="ID", help="The downstream pipeline.")
 @click.option("--id-file", type=click.Path(dir_okay=False), help="Read the pipeline id from this file.")
+@click.option(
+    "--handoff-file",
+    type=click.Path(dir_okay=False),
+    help="Read the handoff trigger --handoff-file wrote: the pipeline, and why the hold was released.",
+)
 @click.option("--wait", is_flag=True, help="Wait until every workflow is terminal.")
 @click.option("--timeout", type=float, default=1800.0, show_default=True, metavar="SECONDS", help="With --wait.")
 @click.option("--interval", type=float, default=5.0, show_default=True, metavar="SECONDS", help="First poll interval.")
@@ -314,6 +486,7 @@ def approve(
 def status(
     pipeline_id: Optional[str],
     id_file: Optional[str],
+    handoff_file: Optional[str],
     wait: bool,
     timeout: float,
     interval: float,
@@ -324,35 +497,63 @@ def status(
     """Report a pipeline's workflows and exit with its verdict.
 
     Every workflow counts (a rerun supersedes its earlier run). Without --wait, a pipeline still running exits
-    with status 4, like a wait that ran out.
+    with status 4, like a wait that ran out. With --handoff-file, one more line says why the upstream's hold was
+    released (the downstream circled back, finished without circling back, was canceled, never started, or
+    ran past the deadline: exit 4).
 
     Example:
 
     \b
-        cb-helper status --id-file workspace/pipeline-id --wait --timeout 3600
+        cb-helper status --handoff-file workspace/handoff.json --wait --timeout 3600
     """
     from cb_helper.polling import Poller
+    from cb_helper.record import read_handoff
+    from cb_helper.release import explain, never_started
     from cb_helper.render import progress_line, to_json, verdict_lines
     from cb_helper.status import settle
+    from cb_helper.times import now
 
-    pid = _read_pipeline_id(pipeline_id, id_file)
+    handoff = None
+    if handoff_file is not None:
+        if pipeline_id is not None or id_file is not None:
+            raise BadInput("give exactly one of --pipeline-id, --id-file and --handoff-file")
+        handoff = read_handoff(handoff_file)
+        pid = handoff.downstream_pipeline_id
+    else:
+        pid = _read_pipeline_id(pipeline_id, id_file)
     _positive(timeout, "--timeout")
     _positive(interval, "--interval")
     client = make_client(host, token_env)
     poller = Poller(timeout=timeout, interval=interval, max_interval=max(interval, 30.0)) if wait else None
+    deadline = handoff.record.deadline if handoff else None
+
+    def done(verdict: Verdict) -> bool:
+        return deadline is not None and (never_started(verdict) or now() >= deadline)
+
     with Progress() as progress:
-        verdict = settle(client, pid, poller, lambda v: progress(progress_line(v)))
+        verdict = settle(client, pid, poller, lambda v: progress(progress_line(v)), done)
+    release = explain(client, verdict, handoff, now()) if handoff is not None else None
     if as_json:
-        click.echo(to_json(verdict.as_dict()))
+        data = verdict.as_dict()
+        if release is not None:
+            data["release"] = release.as_dict()
+            data["exit_status"] = int(release.exit_status)
+        click.echo(to_json(data))
     else:
         for line in verdict_lines(verdict):
             click.echo(line)
-    if verdict.conclusion == "pending":
+        if release is not None:
+            click.echo(f"released: {release.text}")
+    if release is not None and release.reason != "pending":
+        code = release.exit_status
+    elif verdict.conclusion == "pending":
         detail = "still running" if not wait else f"not finished after {timeout:g}s"
         raise WaitTimeout(f"pipeline {pid} is {detail}" + ("" if wait else " (add --wait to wait for it)"))
-    code = verdict.exit_status
+    else:
+        code = verdict.exit_status
     if code != ExitStatus.OK:
-        click.echo(f"cb-helper: downstream pipeline {pid} {verdict.conclusion}", err=True)
+        what = f": {release.text}" if release is not None else f" {verdict.conclusion}"
+        click.echo(f"cb-helper: downstream pipeline {pid}{what}", err=True)
         click.get_current_context().exit(int(code))
 
 
@@ -410,16 +611,16 @@ def _print_list(path: str, jq_expr: Optional[str], host: str, token_env: str) ->
         click.echo(line)
 
 
-def _prepare_output_file(path: Optional[str]) -> Optional[Path]:
+def _prepare_output_file(path: Optional[str], option: str = "--id-file") -> Optional[Path]:
     if path is None:
         return None
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BadInput(f"--id-file {path!r} cannot be written ({exc.strerror})") from None
+        raise BadInput(f"{option} {path!r} cannot be written ({exc.strerror})") from None
     if target.exists() and not target.is_file():
-        raise BadInput(f"--id-file {path!r} is not a regular file")
+        raise BadInput(f"{option} {path!r} is not a regular file")
     return target
 
 

@@ -25,6 +25,7 @@ from cb_helper.errors import (
     NetworkError,
     NotFound,
     RateLimited,
+    Refused,
     Unauthorized,
 )
 from cb_helper.retry import RetryPolicy
@@ -115,16 +116,21 @@ class CircleCIClient:
         params: Optional[Mapping[str, str]] = None,
         body: Any = None,
         post_retry_safe: bool = False,
+        raw: bool = False,
     ) -> Any:
         """Send one API call (with retries where they are safe) and return the decoded JSON body.
 
         A GET is retried on :data:`~cb_helper.retry.RETRY_STATUSES`, connection errors, timeouts and unreadable
         bodies. A POST is re-sent only when the server certainly did not act on it (rate limited, or the
         connection was never established); otherwise :class:`AmbiguousRequest` is raised and the caller decides.
-        ``post_retry_safe`` marks a POST as idempotent, retried like a GET.
+        ``post_retry_safe`` marks a POST as idempotent, retried like a GET. ``raw`` returns the body's bytes
+        instead of decoding JSON. ``path`` is under the API root, or an absolute URL :meth:`download` checked.
         """
         idempotent = method == "GET" or post_retry_safe
-        url = self.base_url + path
+        absolute = path.startswith(("http://", "https://"))
+        url = path if absolute else self.base_url + path
+        if absolute:
+            path = urlsplit(url).path  # what messages and logs show: never a query string
         headers = {TOKEN_HEADER: self._token.reveal()}
         if method != "GET":
             headers["Content-Type"] = "application/json"
@@ -168,6 +174,8 @@ class CircleCIClient:
                 continue
             if status >= 400 or (status in self.retry.statuses):
                 raise self._api_error(method, path, response, idempotent)
+            if raw:
+                return response.content
             try:
                 return response.json() if response.content else None
             except ValueError:
@@ -187,6 +195,28 @@ class CircleCIClient:
 
     def post(self, path: str, body: Any = None, *, retry_safe: bool = False) -> Any:
         return self.request("POST", path, body=body, post_retry_safe=retry_safe)
+
+    def download(self, url: str) -> bytes:
+        """Fetch an artifact by the ``url`` its list gave, sending the token only to CircleCI's own hosts.
+
+        On circleci.com artifacts are served from ``*.circle-artifacts.com``; on a server install and in the
+        simulator, from the API host itself. Any other host gets no token: the download is refused.
+        """
+        parts = urlsplit(url)
+        own = urlsplit(self.host)
+        hostname = (parts.hostname or "").lower()
+        same_origin = (parts.scheme, parts.netloc.lower()) == (own.scheme, own.netloc.lower())
+        artifact_host = parts.scheme == "https" and (
+            hostname == "circle-artifacts.com" or hostname.endswith(".circle-artifacts.com")
+        )
+        if not (same_origin or artifact_host) or "@" in parts.netloc:
+            raise Refused(
+                f"artifact URL on host {parts.hostname!r} is neither {own.hostname} nor CircleCI's artifact host; "
+                "the token is not sent there"
+            )
+        data = self.request("GET", url, raw=True)
+        assert isinstance(data, bytes)
+        return data
 
     def paginate(self, path: str, params: Optional[Mapping[str, str]] = None) -> Iterator[dict[str, Any]]:
         """Yield every item of a list endpoint, page by page, lazily.

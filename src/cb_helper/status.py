@@ -27,6 +27,7 @@ class WorkflowReport:
     failed_jobs: list[str] = field(default_factory=list)
     waiting_jobs: list[str] = field(default_factory=list)
     superseded: bool = False
+    stopped_at: Optional[str] = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class WorkflowReport:
             "failed_jobs": self.failed_jobs,
             "waiting_jobs": self.waiting_jobs,
             "superseded": self.superseded,
+            "stopped_at": self.stopped_at,
         }
 
 
@@ -50,6 +52,7 @@ class Verdict:
     project_slug: Optional[str] = None
     workflows: list[WorkflowReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    created_at: Optional[str] = None
 
     @property
     def current(self) -> list[WorkflowReport]:
@@ -107,6 +110,7 @@ def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
         state=str(pipeline.get("state")),
         number=pipeline.get("number"),
         project_slug=pipeline.get("project_slug"),
+        created_at=pipeline.get("created_at"),
         errors=[str(e.get("message")) for e in pipeline.get("errors") or [] if isinstance(e, dict)],
     )
     if verdict.state == "errored":
@@ -122,6 +126,7 @@ def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
             status=str(workflow.get("status")),
             url=workflow_url(client.host, verdict.project_slug, verdict.number, str(workflow.get("id"))),
             superseded=newest.get(str(workflow.get("name"))) != workflow.get("id"),
+            stopped_at=workflow.get("stopped_at"),
         )
         if not report.superseded and report.status in WORKFLOW_FAILED | {"on_hold"}:
             for job in client.paginate(f"/workflow/{report.id}/job"):
@@ -138,11 +143,12 @@ def settle(
     pipeline_id: str,
     poller: Optional[Poller],
     on_progress: Optional[Callable[[Verdict], None]] = None,
+    done: Optional[Callable[[Verdict], bool]] = None,
 ) -> Verdict:
-    """Read the verdict; with a poller, keep reading until it is settled or the poller gives up."""
+    """Read the verdict; with a poller, keep reading until it is settled (or ``done``) or the poller gives up."""
     while True:
         verdict = read_verdict(client, pipeline_id)
-        if verdict.settled or poller is None:
+        if verdict.settled or poller is None or (done is not None and done(verdict)):
             return verdict
         if on_progress:
             on_progress(verdict)

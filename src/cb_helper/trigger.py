@@ -13,8 +13,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, WaitTimeout
+from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, Refused, WaitTimeout
 from cb_helper.polling import Poller
+from cb_helper.record import Record
+from cb_helper.times import now
 from cb_helper.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid
 
 log = logging.getLogger("cb_helper")
@@ -112,6 +114,35 @@ def trigger(client: CircleCIClient, request: TriggerRequest) -> TriggerResult:
     if not isinstance(answer, dict) or not is_uuid(answer.get("id")):
         raise ApiError("POST", request.endpoint(), None, "the answer has no pipeline id; nothing to wait for")
     return TriggerResult(answer)
+
+
+def upstream_record(
+    client: CircleCIClient, workflow_id: str, hold: str, deadline: timedelta, downstream: ProjectSlug
+) -> Record:
+    """The record naming this workflow's hold, read from the API (not from what the caller claims).
+
+    The workflow gives the project slug, pipeline id and number; its jobs must include an approval job ``hold``,
+    so that a misspelt hold name fails here, before B is triggered, instead of leaving A on hold.
+    """
+    workflow = client.get(f"/workflow/{workflow_id}")
+    jobs = list(client.paginate(f"/workflow/{workflow_id}/job"))
+    job = next((j for j in jobs if j.get("name") == hold), None)
+    if job is None or job.get("type") != "approval":
+        what = "no job" if job is None else f"a {job.get('type')} job, not an approval job,"
+        names = ", ".join(sorted(str(j.get("name")) for j in jobs if j.get("type") == "approval")) or "none"
+        raise Refused(
+            f"workflow {workflow_id} has {what} named {hold!r} (its approval jobs: {names}); "
+            "nothing triggered. Name the approval job that follows the trigger"
+        )
+    return Record(
+        project=str(workflow.get("project_slug")),
+        pipeline_id=str(workflow.get("pipeline_id")),
+        pipeline_number=int(workflow.get("pipeline_number") or 0),
+        workflow_id=workflow_id,
+        hold=hold,
+        deadline=(now() + deadline).replace(microsecond=0),
+        downstream=str(downstream),
+    )
 
 
 def verify_started(

@@ -1,0 +1,53 @@
+"""Proving a circleback record: the handoffs A's trigger jobs stored, read back through the API.
+
+Anyone who may trigger B can pass B any record, and the token in B's context may approve holds that person could
+not. So a record is believed only when a job that A's hold requires stored a handoff (an artifact at
+:data:`~cb_helper.record.HANDOFF_ARTIFACT`) carrying that very record and naming B's own pipeline. The sweeper
+uses the same reading to find holds that a record names, without A's workspace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, Optional
+
+from cb_helper.client import CircleCIClient
+from cb_helper.errors import BadInput, NotFound
+from cb_helper.record import HANDOFF_ARTIFACT, Handoff, parse_handoff
+
+log = logging.getLogger("cb_helper")
+
+
+def stored_handoff(client: CircleCIClient, job: dict[str, Any]) -> Optional[Handoff]:
+    """The handoff a job stored as an artifact, or ``None`` (no such artifact, or not a valid handoff)."""
+    slug, number = job.get("project_slug"), job.get("job_number")
+    if not slug or not isinstance(number, int):
+        return None
+    try:
+        for artifact in client.paginate(f"/project/{slug}/{number}/artifacts"):
+            if artifact.get("path") != HANDOFF_ARTIFACT or not isinstance(artifact.get("url"), str):
+                continue
+            text = client.download(artifact["url"]).decode("utf-8", errors="replace")
+            try:
+                return parse_handoff(text, f"artifact {HANDOFF_ARTIFACT} of {slug} job {number}")
+            except BadInput as exc:
+                log.warning("ignoring %s", exc)
+                return None
+    except NotFound:
+        return None
+    return None
+
+
+def handoffs_for_hold(client: CircleCIClient, hold: dict[str, Any], jobs: Iterable[dict[str, Any]]) -> list[Handoff]:
+    """The handoffs stored by the jobs ``hold`` requires (its ``dependencies``), naming this very hold."""
+    by_id = {str(job.get("id")): job for job in jobs}
+    found = []
+    for dependency in hold.get("dependencies") or []:
+        job = by_id.get(str(dependency))
+        if job is None or job.get("type") == "approval":
+            continue
+        handoff = stored_handoff(client, job)
+        if handoff is not None and handoff.record.hold == hold.get("name"):
+            found.append(handoff)
+    return found

@@ -1,0 +1,115 @@
+"""Why A was released: B circled back, the sweeper released it, B was canceled, never started, or ran late.
+
+A's check job has the handoff its trigger kept (the record and B's pipeline id). With B's verdict, the record's
+deadline and B's receipt (the artifact B's circle-back stores before it approves), one line says what happened.
+The exit status stays the verdict's, except that a B canceled after the deadline passed is a timeout (4).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Optional
+
+from cb_helper.client import CircleCIClient
+from cb_helper.errors import ExitStatus, NotFound
+from cb_helper.record import RECEIPT_ARTIFACT, Handoff
+from cb_helper.status import Verdict
+from cb_helper.times import format_time, parse_time
+from cb_helper.vocabulary import WORKFLOW_CANCELED
+
+#: At most this many of B's jobs are searched for the receipt (newest first; the circle-back is normally last).
+RECEIPT_SEARCH_LIMIT = 10
+
+
+@dataclass
+class Release:
+    """Why A's hold was released, and the exit status that follows."""
+
+    reason: str  # circled_back, swept_finished, canceled, never_started, deadline_passed, pending
+    text: str
+    exit_status: ExitStatus
+    receipt: Optional[dict[str, Any]] = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "text": self.text, "receipt": self.receipt}
+
+
+def never_started(verdict: Verdict) -> bool:
+    """B's pipeline errored, or was created and no workflow will run in it."""
+    return verdict.state == "errored" or (verdict.state == "created" and not verdict.workflows)
+
+
+def explain(client: CircleCIClient, verdict: Verdict, handoff: Handoff, moment: datetime) -> Release:
+    """The reason A was released, given B's verdict at ``moment``."""
+    project = verdict.project_slug or handoff.record.downstream
+    deadline = handoff.record.deadline
+    if never_started(verdict):
+        why = "its pipeline errored" if verdict.state == "errored" else "no workflow ran in its pipeline"
+        return Release("never_started", f"{project} never started: {why}", ExitStatus.DOWNSTREAM_CANCELED)
+    canceled = [w for w in verdict.current if w.status in WORKFLOW_CANCELED]
+    if canceled and verdict.settled:
+        late = [w for w in canceled if (parse_time(w.stopped_at) or moment) >= deadline]
+        if late:
+            return Release(
+                "deadline_passed",
+                f"the deadline {format_time(deadline)} passed while {project} still ran; it was canceled",
+                ExitStatus.TIMEOUT,
+            )
+        names = ", ".join(w.name for w in canceled)
+        return Release("canceled", f"{project} was canceled (workflow {names})", ExitStatus.DOWNSTREAM_CANCELED)
+    if not verdict.settled:
+        if moment >= deadline:
+            return Release(
+                "deadline_passed",
+                f"the deadline {format_time(deadline)} passed and {project} is still running",
+                ExitStatus.TIMEOUT,
+            )
+        return Release("pending", f"{project} is still running", ExitStatus.TIMEOUT)
+    receipt = find_receipt(client, verdict, handoff)
+    if receipt is not None:
+        return Release("circled_back", f"{project} circled back: {verdict.conclusion}", verdict.exit_status, receipt)
+    return Release(
+        "swept_finished",
+        f"{project} finished ({verdict.conclusion}) without circling back; the hold was released for it",
+        verdict.exit_status,
+    )
+
+
+def find_receipt(client: CircleCIClient, verdict: Verdict, handoff: Handoff) -> Optional[dict[str, Any]]:
+    """B's receipt for this hold: the artifact its circle-back job stored, searched newest job first."""
+    jobs: list[dict[str, Any]] = []
+    for workflow in verdict.current:
+        jobs.extend(
+            job
+            for job in client.paginate(f"/workflow/{workflow.id}/job")
+            if job.get("type") != "approval" and isinstance(job.get("job_number"), int)
+        )
+    jobs.sort(key=lambda job: str(job.get("started_at") or ""), reverse=True)
+    for job in jobs[:RECEIPT_SEARCH_LIMIT]:
+        receipt = _receipt_of(client, job)
+        if receipt is not None and _names_hold(receipt, handoff):
+            return receipt
+    return None
+
+
+def _receipt_of(client: CircleCIClient, job: dict[str, Any]) -> Optional[dict[str, Any]]:
+    try:
+        for artifact in client.paginate(f"/project/{job.get('project_slug')}/{job.get('job_number')}/artifacts"):
+            if artifact.get("path") == RECEIPT_ARTIFACT and isinstance(artifact.get("url"), str):
+                data = json.loads(client.download(artifact["url"]).decode("utf-8", errors="replace"))
+                return data if isinstance(data, dict) else None
+    except (NotFound, ValueError):
+        return None
+    return None
+
+
+def _names_hold(receipt: dict[str, Any], handoff: Handoff) -> bool:
+    upstream = receipt.get("upstream")
+    return (
+        isinstance(upstream, dict)
+        and upstream.get("workflow_id") == handoff.record.workflow_id
+        and upstream.get("hold") == handoff.record.hold
+        and receipt.get("downstream_pipeline_id") == handoff.downstream_pipeline_id
+    )
