@@ -20,7 +20,7 @@ import click
 
 from cb_helper.rehearse.engine import Rehearsal
 from cb_helper.rehearse.examples import (
-    TRIGGERING_PARAMETERS,
+    CIRCLEBACK_PARAMETER,
     declare,
     example_config,
     load_orb,
@@ -59,7 +59,7 @@ SCENARIOS = (
 
 def _projects(orb: dict[str, Any], scenario: Scenario, root: Path) -> dict[str, Path]:
     upstream = localize(example_config(orb, "trigger_and_wait_for_downstream"), root)
-    downstream = declare(example_config(orb, scenario.example), TRIGGERING_PARAMETERS)
+    downstream = declare(example_config(orb, scenario.example), CIRCLEBACK_PARAMETER)
     b_dir = root / "project-b"
     b_config = write_config(downstream, b_dir)
     (b_dir / "run-tests.sh").write_text(RUN_TESTS, encoding="utf-8")

@@ -294,12 +294,12 @@ def trigger(
 @click.option(
     "--upstream",
     metavar="RECORD",
-    help="The circleback record (pass << pipeline.parameters.circleback >>); empty: not triggered.",
+    help="The circleback record (the pipeline parameter circleback, passed whole); empty: not triggered.",
 )
 @click.option(
     "--downstream-pipeline-id",
     metavar="ID",
-    help="With --upstream: this pipeline's own id (<< pipeline.id >>), which the record must be proven for.",
+    help="With --upstream: this pipeline's own id (pipeline.id), which the record must be proven for.",
 )
 @click.option(
     "--receipt",
@@ -400,7 +400,7 @@ def approve(
                 click.echo(to_json({"outcome": "not_triggered", "approved": False, "already_approved": False}))
             return
         if not downstream_pipeline_id or not downstream_pipeline_id.strip():
-            raise BadInput("--downstream-pipeline-id is empty (expected this pipeline's id, << pipeline.id >>)")
+            raise BadInput("--downstream-pipeline-id is empty (expected this pipeline's id, pipeline.id)")
         own = _uuid(downstream_pipeline_id, "--downstream-pipeline-id")
         client = make_client(host, token_env)
         with Progress() as progress:

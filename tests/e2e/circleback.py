@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from cb_helper.rehearse.engine import Rehearsal
-from cb_helper.rehearse.examples import TRIGGERING_PARAMETERS, declare, example_config, localize, write_config
+from cb_helper.rehearse.examples import CIRCLEBACK_PARAMETER, declare, example_config, localize, write_config
 from cb_helper.rehearse.timeline import Event, JobResult, RehearsalResult
 from cb_helper.sim import SimServer, SimState
 
@@ -39,7 +39,7 @@ def upstream(orb: Path, root: Path, example: str = UPSTREAM) -> dict[str, Any]:
 
 def downstream(orb: Path, style: str, *, declared: bool = True) -> dict[str, Any]:
     config = example_config(orb, STYLES[style])
-    return declare(config, TRIGGERING_PARAMETERS) if declared else config
+    return declare(config, CIRCLEBACK_PARAMETER) if declared else config
 
 
 def write_project(root: Path, name: str, config: Mapping[str, Any], outcome: Optional[str] = None) -> Path:

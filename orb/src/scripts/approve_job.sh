@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Circle back: approve the upstream approval job with cb-helper. With no upstream ids (this pipeline
-# was not triggered by an upstream), cb-helper says so and succeeds.
+# Circle back: approve the hold the previous step proved, as its receipt says. Without a record there is
+# nothing to do here (not triggered, or the legacy ids were handled by the previous step).
 set -eo pipefail
 
-args=(approve --if-triggered --job-name "${CB_PARAM_JOB_NAME-}" --token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}")
-args+=(--workflow-id "${CB_PARAM_WORKFLOW_ID-}" --pipeline-id "${CB_PARAM_PIPELINE_ID-}")
-if [ -n "${CB_PARAM_HOST-}" ]; then args+=(--host "$CB_PARAM_HOST"); fi
-if [ -n "${CB_PARAM_WORKFLOW_NAME-}" ]; then args+=(--workflow-name "$CB_PARAM_WORKFLOW_NAME"); fi
+if [ -z "${CB_PARAM_UPSTREAM-}" ]; then
+  echo "no circleback record: nothing to approve in this step"
+  exit 0
+fi
+receipt="${CB_PARAM_RECEIPT_DIR:-$HOME/.circleback/receipt}"
+receipt="${receipt/#\~/$HOME}/receipt.json"
 
-read -r -a projects <<< "${CB_PARAM_ALLOWED_PROJECTS//,/ }"
-for project in "${projects[@]}"; do
-  args+=(--allow-project "$project")
-done
+args=(approve --from-receipt "$receipt" --token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}")
+if [ -n "${CB_PARAM_HOST-}" ]; then args+=(--host "$CB_PARAM_HOST"); fi
 
 exec cb-helper "${args[@]}"

@@ -12,7 +12,11 @@ if [ -n "${CB_PARAM_TAG-}" ]; then args+=(--tag "$CB_PARAM_TAG"); fi
 if [ -n "${CB_PARAM_DEFINITION_ID-}" ]; then args+=(--definition-id "$CB_PARAM_DEFINITION_ID"); fi
 if [ -n "${CB_PARAM_PARAMETERS-}" ]; then args+=(--parameters-json "$CB_PARAM_PARAMETERS"); fi
 
-if is_true "${CB_PARAM_PASS_IDS:-1}"; then
+if [ "${CB_PARAM_HANDOFF:-record}" = record ]; then
+  args+=(--upstream-workflow-id "${CIRCLE_WORKFLOW_ID-}" --hold "${CB_PARAM_HOLD_JOB-}")
+  args+=(--deadline "${CB_PARAM_DEADLINE:-6h}" --record-parameter "${CB_PARAM_RECORD_PARAMETER:-circleback}")
+  args+=(--handoff-file "${CB_PARAM_HANDOFF_FILE:-/tmp/circleback/pipeline-id.handoff.json}")
+elif is_true "${CB_PARAM_PASS_IDS:-1}"; then
   if [ -n "${CB_PARAM_PIPELINE_ID_PARAMETER-}" ]; then
     args+=(--parameter "${CB_PARAM_PIPELINE_ID_PARAMETER}=${CB_PIPELINE_ID-}")
   fi

@@ -16,7 +16,10 @@ import yaml
 from cb_helper.rehearse.errors import ConfigError
 from cb_helper.rehearse.yamlio import load_yaml_file
 
-#: The pipeline parameters the circleback orb's trigger passes downstream by default.
+#: The pipeline parameter the circleback orb's trigger passes downstream by default: the circleback record.
+CIRCLEBACK_PARAMETER: dict[str, dict[str, Any]] = {"circleback": {"type": "string", "default": ""}}
+
+#: The two pipeline parameters of the legacy handoff (``handoff: legacy`` on the trigger).
 TRIGGERING_PARAMETERS: dict[str, dict[str, Any]] = {
     "triggering-pipeline-id": {"type": "string", "default": ""},
     "triggering-workflow-id": {"type": "string", "default": ""},
