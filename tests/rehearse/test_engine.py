@@ -319,12 +319,13 @@ def test_artifacts_test_results_contexts_and_masking(tmp_path: Path) -> None:
         job = result.pipeline(A).job("report")
         artifacts = rehearsal.state.artifacts_of(A, job.number or 0)
         tests = rehearsal.state.tests_of(A, job.number or 0)
+        origin = rehearsal.server.url
     assert job.status == "success"
     assert "secret is ********" in job.steps[0].output
     assert "s3cr3t" not in job.output()
     assert artifacts is not None
     assert sorted(a.path for a in artifacts) == ["out/index.html", "out/junit/results.xml"]
-    assert all(a.url.startswith("file://") for a in artifacts)
+    assert all(a.url.startswith(f"{origin}/output/job/{A}/") for a in artifacts)  # served by the simulator
     assert tests is not None
     assert sorted((t.name, t.result, t.message) for t in tests) == [("bad", "failure", "boom"), ("ok", "success", None)]
 

@@ -252,7 +252,7 @@ class JobRunner:
             target.parent.mkdir(parents=True, exist_ok=True)
             with WRITE_LOCK:
                 shutil.copy2(file, target)
-            self.state.add_artifact(slug, number, path, url=target.as_uri())
+            self.state.add_artifact(slug, number, path, content=target)  # served by the simulator
 
         def test_case(case: TestCase) -> None:
             self.state.add_test_result(

@@ -7,9 +7,10 @@ Importing :mod:`cb_helper` does not import this package.
 
 from __future__ import annotations
 
+from cb_helper.sim.effects import Effect
 from cb_helper.sim.faults import Fault, FaultPlan
 from cb_helper.sim.model import RequestRecord, SimEvent
 from cb_helper.sim.server import Exchange, SimServer
 from cb_helper.sim.state import SimState
 
-__all__ = ["Exchange", "Fault", "FaultPlan", "RequestRecord", "SimEvent", "SimServer", "SimState"]
+__all__ = ["Effect", "Exchange", "Fault", "FaultPlan", "RequestRecord", "SimEvent", "SimServer", "SimState"]

@@ -133,6 +133,7 @@ class WorkflowMoves(Store):
                 raise ApprovalRefused(400, f"Approval job is not on hold (it is {job.status}).")
             self._move(job, "success")
             job.approved_by = approver or self._default_actor_id()
+            self._effect("approve", workflow.id, job.id, job.approved_by)
             self._refresh(workflow)
             snapshot = copy.deepcopy(job)
         self._emit(SimEvent("job_approved", workflow.pipeline_id, workflow.id, job.id))
@@ -150,8 +151,11 @@ class WorkflowMoves(Store):
                     self._move(job, "canceled")
                     job.canceled_by = who
                     changed = True
-            if changed or not self._workflow_jobs[workflow.id]:
+            if not self._workflow_jobs[workflow.id] and workflow.canceled_by is None:
+                changed = True  # a workflow with no jobs yet is canceled as such
+            if changed:
                 workflow.canceled_by = who
+                self._effect("cancel", workflow.id, None, who)
             self._refresh(workflow)
             snapshot = copy.deepcopy(workflow)
         if changed:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, Optional, Union
 
 from cb_helper.vocabulary import REQUIRES_STATUSES
 
@@ -122,9 +123,24 @@ class Job:
 
 @dataclass
 class Artifact:
+    """An artifact as the list endpoint shows it."""
+
     path: str
     url: str
     node_index: int = 0
+
+
+@dataclass
+class StoredArtifact:
+    """An artifact as the state keeps it: ``link`` is a given URL (``None``: the simulator serves it).
+
+    ``content`` is the bytes, or a file whose bytes are read when the artifact is downloaded.
+    """
+
+    path: str
+    node_index: int
+    link: Optional[str]
+    content: Union[bytes, Path] = field(default=b"", repr=False)
 
 
 @dataclass

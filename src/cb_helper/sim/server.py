@@ -2,7 +2,8 @@
 
 ``SimServer`` runs in a background thread (``with SimServer() as server: ...``). Every request is
 recorded in the state's request log (never the token) and shown to ``observers`` (the contract
-tests validate each exchange against CircleCI's spec this way).
+tests validate each exchange against CircleCI's spec this way). Paths under ``/api/v2`` go to the
+router; paths under ``/output/job/`` are artifact downloads (:mod:`cb_helper.sim.downloads`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from cb_helper.sim.answer import UNEXPECTED_BODY, Answer, error
+from cb_helper.sim.downloads import Downloads, parse_download
 from cb_helper.sim.faults import Fault, FaultPlan
 from cb_helper.sim.model import RequestRecord
 from cb_helper.sim.routes import API_PREFIX, Call, Router, parse_path
@@ -127,10 +129,11 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = _fault_answer(fault)
             else:
                 answer = error(404, "Not Found")
-                if parsed is not None:
+                target = parsed if parsed is not None else parse_download(split.path)
+                if target is not None:
                     token, query_token = token_of(self.headers), any(k.lower() == "circle-token" for k, _ in pairs)
-                    call = Call(self.command, parsed[0], parsed[1], query, token, query_token, body)
-                    answer = sim.dispatch(call)
+                    call = Call(self.command, target[0], target[1], query, token, query_token, body)
+                    answer = sim.dispatch(call, download=parsed is None)
                 if fault is not None and fault.kind == "act_then_fail":
                     answer = _fault_answer(Fault(self.command, "", "status", status=502))
             payload = answer.body if isinstance(answer.body, bytes) else encode(answer.body)
@@ -185,6 +188,7 @@ class SimServer:
         self.token = "sim-" + secrets.token_hex(16)
         self.state.add_token(self.token)
         self.router = Router(self.state)
+        self.downloads = Downloads(self.state)
         self.observers: list[Observer] = []
         #: Tracebacks of bugs (a route that raised); tests assert this stays empty.
         self.internal_errors: list[str] = []
@@ -211,6 +215,7 @@ class SimServer:
         httpd = _HTTPServer((self._host, self._port), _Handler)
         httpd.sim = self
         self._httpd = httpd
+        self.state.artifact_origin = self.url  # artifact URLs, even of artifacts added before, point here
         self.stopping.clear()
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="cb-sim", daemon=True
@@ -235,10 +240,11 @@ class SimServer:
     ) -> None:
         self.stop()
 
-    def dispatch(self, call: Call) -> Answer:
-        """Route one call; a bug becomes a 500 and a recorded traceback, never a dead thread."""
+    def dispatch(self, call: Call, *, download: bool = False) -> Answer:
+        """Route one call (an artifact download with ``download``); a bug becomes a 500 and a recorded
+        traceback, never a dead thread."""
         try:
-            return self.router.handle(call)
+            return self.downloads.handle(call) if download else self.router.handle(call)
         except Exception:
             self.internal_errors.append(traceback.format_exc())
             return error(500, "Internal server error.")

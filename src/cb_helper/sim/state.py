@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
+from cb_helper.sim.effects import Effect, select
 from cb_helper.sim.jobs import ApprovalRefused, WorkflowMoves
 from cb_helper.sim.model import Pipeline, Project, RequestRecord, SimEvent, User, now
 from cb_helper.sim.outputs import JobOutputs
@@ -107,6 +108,20 @@ class SimState(WorkflowMoves, JobOutputs):
     def clear_request_log(self) -> None:
         with self.lock:
             self._log.clear()
+
+    # --- effects -------------------------------------------------------------------------------
+
+    def effects(
+        self, kind: Optional[str] = None, *, workflow_id: Optional[str] = None, job_id: Optional[str] = None
+    ) -> list[Effect]:
+        """The actions that changed something, oldest first, optionally filtered.
+
+        ``kind`` is ``"approve"`` (an approval job went from ``on_hold`` to ``success``) or ``"cancel"``
+        (a cancel turned a workflow ``canceled``; ``job_id`` is ``None``). Requests that found the work
+        done (a second approval, a cancel of a finished workflow) leave no record.
+        """
+        with self.lock:
+            return select(self._effects, kind, workflow_id, job_id)
 
     # --- pipelines -----------------------------------------------------------------------------
 

@@ -11,7 +11,19 @@ import threading
 import uuid
 from typing import Callable, Optional, TypeVar
 
-from cb_helper.sim.model import Artifact, Job, Pipeline, Project, RequestRecord, SimEvent, TestResult, User, Workflow
+from cb_helper.sim.effects import Effect
+from cb_helper.sim.model import (
+    Job,
+    Pipeline,
+    Project,
+    RequestRecord,
+    SimEvent,
+    StoredArtifact,
+    TestResult,
+    User,
+    Workflow,
+    now,
+)
 from cb_helper.sim.paging import PageTokens
 from cb_helper.vocabulary import same_project, slug_key
 
@@ -42,7 +54,10 @@ class Store:
         self._jobs: dict[str, Job] = {}
         self._workflow_jobs: dict[str, list[str]] = {}
         self._pipeline_workflows: dict[str, list[str]] = {}
-        self._artifacts: dict[tuple[str, int], list[Artifact]] = {}
+        self._artifacts: dict[tuple[str, int], list[StoredArtifact]] = {}
+        #: Where artifact URLs point (the running server's base URL); ``None``: CircleCI's artifact host.
+        self.artifact_origin: Optional[str] = None
+        self._effects: list[Effect] = []
         self._tests: dict[tuple[str, int], list[TestResult]] = {}
         self._listeners: list[Listener] = []
         self._log: list[RequestRecord] = []
@@ -53,6 +68,9 @@ class Store:
             listeners = list(self._listeners)
         for fn in listeners:
             fn(event)
+
+    def _effect(self, kind: str, workflow_id: str, job_id: Optional[str], actor: str) -> None:
+        self._effects.append(Effect(kind, workflow_id, job_id, actor, now()))
 
     def _project(self, slug: str) -> Project:
         project = self._projects.get(slug_key(slug))
