@@ -7,12 +7,21 @@ declare (usage examples cannot show them).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from cb_helper.rehearse.engine import Rehearsal
-from cb_helper.rehearse.examples import CIRCLEBACK_PARAMETER, declare, example_config, localize, write_config
+from cb_helper.rehearse.examples import (
+    CIRCLEBACK_PARAMETER,
+    TRIGGERING_PARAMETERS,
+    declare,
+    example_config,
+    localize,
+    set_arguments,
+    write_config,
+)
 from cb_helper.rehearse.timeline import Event, JobResult, RehearsalResult
 from cb_helper.sim import SimServer, SimState
 
@@ -70,6 +79,32 @@ def rehearsal(
         on_event=on_event,
         server=server,
     )
+
+
+def record_of(text: str) -> tuple[str, str, str, str, str]:
+    """(A's project, pipeline id, workflow id, hold, B's project) from a circleback record parameter."""
+    data = json.loads(text)
+    return data["project"], data["pipeline_id"], data["workflow_id"], data["hold"], data["downstream"]
+
+
+def legacy(a_config: dict[str, Any], b_config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The seed's two-parameter handoff on both sides: A's trigger passes the ids, B approves by them."""
+    for workflow in a_config["workflows"].values():
+        for entry in workflow["jobs"]:
+            if isinstance(entry, dict) and next(iter(entry)) == "circleback/trigger":
+                next(iter(entry.values()))["handoff"] = "legacy"
+    set_arguments(
+        b_config,
+        "circleback/circle_back",
+        {
+            "upstream": "",
+            "upstream_workflow_id": "<< pipeline.parameters.triggering-workflow-id >>",
+            "upstream_pipeline_id": "<< pipeline.parameters.triggering-pipeline-id >>",
+            "allowed_projects": A,
+        },
+    )
+    declare(b_config, TRIGGERING_PARAMETERS)
+    return a_config, b_config
 
 
 def step(job: JobResult, name: str) -> Any:

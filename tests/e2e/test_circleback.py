@@ -18,6 +18,7 @@ from tests.e2e.circleback import (
     downstream,
     rehearsal,
     step,
+    record_of,
     upstream,
     write_project,
 )
@@ -42,11 +43,15 @@ def test_passing_b_passes_a_and_the_wait_is_not_billed(packed_orb: Path, tmp_pat
     a, b = result.pipeline(A), result.pipeline(B)
     assert a.workflow().status == "success", describe(result)
     assert b.workflow().status == "success", describe(result)
-    assert b.parameters == {"triggering-pipeline-id": a.id, "triggering-workflow-id": a.workflow().id}
+    [record] = b.parameters.values()
+    assert list(b.parameters) == ["circleback"]
+    assert record_of(b.parameters["circleback"]) == (A, a.id, a.workflow().id, HOLD, B)
     hold = a.job(HOLD)
     assert hold.status == "success"
     assert approved == [a.workflow().id]
-    assert "success" in step(a.job("check-project-b"), CHECK_STEP).output
+    verdict = step(a.job("check-project-b"), CHECK_STEP).output
+    assert "success" in verdict
+    assert f"released: {B} circled back: success" in verdict
     assert a.hold_seconds(result.elapsed) > 0
     assert result.billable_while_waiting(A) == 0
     # The same from the job times the simulator's API reports: A held, and no A job ran meanwhile.
@@ -91,7 +96,7 @@ def test_broken_b_fails_the_trigger_before_a_holds(packed_orb: Path, tmp_path: P
     assert result.outcome == "settled", describe(result)
     a, b = result.pipeline(A), result.pipeline(B)
     assert b.state == "errored"
-    assert b.errors == [("config", "Unexpected argument(s): triggering-pipeline-id, triggering-workflow-id")]
+    assert b.errors == [("config", "Unexpected argument(s): circleback")]
     trigger = a.job("trigger-project-b")
     assert trigger.status == "failed"
     failure = step(trigger, TRIGGER_STEP)

@@ -17,6 +17,8 @@ from tests.e2e.circleback import (
     approve_requests,
     describe,
     downstream,
+    legacy,
+    record_of,
     rehearsal,
     step,
     upstream,
@@ -48,7 +50,7 @@ def test_a_rerun_of_a_is_approved_in_the_new_workflow(packed_orb: Path, tmp_path
     assert new.id != old.id
     second_b = result.pipeline(B, -1)
     assert second_b.number == 2
-    assert second_b.parameters["triggering-workflow-id"] == new.id
+    assert record_of(second_b.parameters["circleback"])[2] == new.id
     assert approved == [old.id, new.id]  # each B approved the hold of the workflow that triggered it
     assert new.job(HOLD).status == "success"
     assert new.job("check-project-b").status == "success"
@@ -85,14 +87,14 @@ def test_holds_beyond_the_first_page_are_found(packed_orb: Path, tmp_path: Path)
 
 
 def test_fan_out_holds_once_per_downstream(packed_orb: Path, tmp_path: Path) -> None:
+    # B and C run the same example config: it declares only `circleback` and names no hold.
     b_config = downstream(packed_orb, "final-job")
-    set_arguments(b_config, "circleback/circle_back", {"job_name": "wait-for-project-b"})
-    c_config = downstream(packed_orb, "final-job")
-    set_arguments(c_config, "circleback/circle_back", {"job_name": "wait-for-project-c"})
+    assert list(b_config["parameters"]) == ["circleback"]
+    assert "job_name" not in str(b_config)
     projects = {
         A: write_project(tmp_path, "a", upstream(packed_orb, tmp_path, FAN_OUT)),
         B: write_project(tmp_path, "b", b_config, outcome="0"),
-        C: write_project(tmp_path, "c", c_config, outcome="1"),
+        C: write_project(tmp_path, "c", downstream(packed_orb, "final-job"), outcome="1"),
     }
     with rehearsal(packed_orb, projects) as run:
         run.start(A)
@@ -136,9 +138,19 @@ def test_a_bad_trigger_parameter_fails_before_any_api_call(packed_orb: Path, tmp
     assert result.pipeline(A).job(HOLD).status == "not_run"
 
 
-def test_a_bad_circle_back_parameter_approves_nothing(packed_orb: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ('{"v": 1, "workflow_id": "not-a-workflow-id"}', "lacks the field(s)"),
+        ('{"v": 2}', "record version 2"),
+        ("{not json", "not JSON"),
+    ],
+)
+def test_a_bad_circle_back_parameter_approves_nothing(
+    packed_orb: Path, tmp_path: Path, record: str, expected: str
+) -> None:
     b_config = downstream(packed_orb, "final-job")
-    set_arguments(b_config, "circleback/circle_back", {"upstream_workflow_id": "not-a-workflow-id"})
+    set_arguments(b_config, "circleback/circle_back", {"upstream": record})
     projects = {
         A: write_project(tmp_path, "a", upstream(packed_orb, tmp_path)),
         B: write_project(tmp_path, "b", b_config, outcome="0"),
@@ -151,9 +163,13 @@ def test_a_bad_circle_back_parameter_approves_nothing(packed_orb: Path, tmp_path
     assert result.outcome == "stuck", describe(result)
     assert result.waiting == [f"{A} #1 build-and-integrate/{HOLD}"]
     circle_back = result.pipeline(B).job("circleback/circle_back")
-    failure = step(circle_back, "Circle back to the upstream pipeline")
+    failure = step(circle_back, "Prove the upstream record")
     assert failure.exit_code == 2
-    assert "'not-a-workflow-id'" in failure.output
+    assert expected in failure.output
+    assert [line for line in failure.output.splitlines() if line.startswith("cb-helper")] == [
+        failure.output.splitlines()[0]
+    ]  # one line from cb-helper
+    assert step(circle_back, "Circle back to the upstream pipeline").exit_code == 2  # no receipt: nothing approved
     assert approved == []
     assert approve_calls == []  # not even a refused attempt
 
@@ -165,15 +181,15 @@ def test_a_b_example_copied_as_is_does_not_compile_on_its_own(packed_orb: Path, 
         with pytest.raises(ConfigError) as caught:
             run.start(B)
         assert run.state.pipelines_of(B) == []
-    assert "pipeline.parameters.triggering-" in str(caught.value)
-    assert "no pipeline parameter 'triggering-" in str(caught.value)
+    assert "pipeline.parameters.circleback" in str(caught.value)
+    assert "no pipeline parameter 'circleback'" in str(caught.value)
 
 
 def test_after_a_rerun_a_pipeline_id_alone_finds_the_hold_that_waits(packed_orb: Path, tmp_path: Path) -> None:
-    b_config = downstream(packed_orb, "final-job")
+    a_config, b_config = legacy(upstream(packed_orb, tmp_path), downstream(packed_orb, "final-job"))
     set_arguments(b_config, "circleback/circle_back", {"upstream_workflow_id": ""})  # only the pipeline id
     projects = {
-        A: write_project(tmp_path, "a", upstream(packed_orb, tmp_path)),
+        A: write_project(tmp_path, "a", a_config),
         B: write_project(tmp_path, "b", b_config, outcome="1"),
     }
     with rehearsal(packed_orb, projects) as run:
