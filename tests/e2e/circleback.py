@@ -107,6 +107,25 @@ def legacy(a_config: dict[str, Any], b_config: dict[str, Any]) -> tuple[dict[str
     return a_config, b_config
 
 
+def canceller(
+    state: SimState, project: str, jobs: set[str], *, whole_workflow: bool = False
+) -> Callable[[Event], None]:
+    """An event hook that cancels the named jobs (or their whole workflow) as soon as they run."""
+
+    def on_event(event: Event) -> None:
+        if event.kind != "job_started" or event.project != project or event.job not in jobs:
+            return
+        [pipeline] = state.pipelines_of(project)
+        [workflow] = state.workflows_of(pipeline.id)
+        if whole_workflow:
+            state.cancel_workflow(workflow.id)
+            return
+        job = next(j for j in state.jobs_of(workflow.id) if j.name == event.job)
+        state.set_job_status(job.id, "canceled")
+
+    return on_event
+
+
 def step(job: JobResult, name: str) -> Any:
     for candidate in job.steps:
         if candidate.name == name:

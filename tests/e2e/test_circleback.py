@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from cb_helper.rehearse.timeline import Event
 from cb_helper.sim import SimServer, SimState
 from tests.e2e.circleback import (
     A,
     B,
     approvals,
     billed_while_held,
+    canceller,
     describe,
     downstream,
+    record_of,
     rehearsal,
     step,
-    record_of,
     upstream,
     write_project,
 )
@@ -43,7 +42,6 @@ def test_passing_b_passes_a_and_the_wait_is_not_billed(packed_orb: Path, tmp_pat
     a, b = result.pipeline(A), result.pipeline(B)
     assert a.workflow().status == "success", describe(result)
     assert b.workflow().status == "success", describe(result)
-    [record] = b.parameters.values()
     assert list(b.parameters) == ["circleback"]
     assert record_of(b.parameters["circleback"]) == (A, a.id, a.workflow().id, HOLD, B)
     hold = a.job(HOLD)
@@ -109,32 +107,13 @@ def test_broken_b_fails_the_trigger_before_a_holds(packed_orb: Path, tmp_path: P
     assert approved == []
 
 
-def _canceller(
-    state: SimState, project: str, jobs: set[str], *, whole_workflow: bool = False
-) -> Callable[[Event], None]:
-    """An event hook that cancels the named jobs (or their whole workflow) as soon as they run."""
-
-    def on_event(event: Event) -> None:
-        if event.kind != "job_started" or event.project != project or event.job not in jobs:
-            return
-        [pipeline] = state.pipelines_of(project)
-        [workflow] = state.workflows_of(pipeline.id)
-        if whole_workflow:
-            state.cancel_workflow(workflow.id)
-            return
-        job = next(j for j in state.jobs_of(workflow.id) if j.name == event.job)
-        state.set_job_status(job.id, "canceled")
-
-    return on_event
-
-
 def test_canceled_b_tests_report_canceled_to_a(packed_orb: Path, tmp_path: Path) -> None:
     projects = {
         A: write_project(tmp_path, "a", upstream(packed_orb, tmp_path)),
         B: write_project(tmp_path, "b", downstream(packed_orb, "final-job"), outcome="hang"),
     }
     with SimServer(SimState()) as server:
-        hook = _canceller(server.state, B, {"unit-tests", "integration-tests"})
+        hook = canceller(server.state, B, {"unit-tests", "integration-tests"})
         with rehearsal(packed_orb, projects, server=server, on_event=hook) as run:
             run.start(A)
             result = run.run_until_settled(60)
@@ -160,7 +139,7 @@ def test_canceled_b_workflow_leaves_a_stuck_on_its_hold(packed_orb: Path, tmp_pa
         B: write_project(tmp_path, "b", downstream(packed_orb, "post-steps"), outcome="hang"),
     }
     with SimServer(SimState()) as server:
-        hook = _canceller(server.state, B, {"tests"}, whole_workflow=True)
+        hook = canceller(server.state, B, {"tests"}, whole_workflow=True)
         with rehearsal(packed_orb, projects, server=server, on_event=hook) as run:
             run.start(A)
             stuck = run.run_until_settled(60)
