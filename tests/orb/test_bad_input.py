@@ -12,7 +12,11 @@ from tests.orb.runstep import run_step
 
 HELPER_BIN = Path(sys.executable).parent
 # Nothing listens there: reaching the network would fail with status 3, not 2.
-NOWHERE = {"CIRCLECI_HOST": "http://127.0.0.1:9", "CIRCLE_TOKEN": "dummy", "CIRCLE_WORKFLOW_ID": ""}
+NOWHERE = {
+    "CIRCLECI_HOST": "http://127.0.0.1:9",
+    "CIRCLE_TOKEN": "dummy",
+    "CIRCLE_WORKFLOW_ID": "5034460f-c7c4-4c43-9457-de07e2029e7b",
+}
 
 
 def run_real(tmp_path: Path, command: str, arguments: dict[str, Any]) -> tuple[int, str]:
@@ -27,8 +31,19 @@ def run_real(tmp_path: Path, command: str, arguments: dict[str, Any]) -> tuple[i
         ("trigger_pipeline", {"project_slug": "acme/b", "branch": "main"}, "acme/b"),
         ("trigger_pipeline", {"project_slug": "gh/acme/b", "branch": "main", "parameters": "{oops"}, "{oops"),
         ("trigger_pipeline", {"project_slug": "gh/acme/b", "branch": "main", "parameters": "[1]"}, "[1]"),
-        ("approve_job", {"upstream_workflow_id": "not-a-uuid"}, "not-a-uuid"),
-        ("approve_job", {"upstream_workflow_id": "5034460f-c7c4-4c43-9457-de07e2029e7b", "job_name": ""}, "job-name"),
+        ("approve_job", {"upstream_workflow_id": "not-a-uuid", "allowed_projects": "gh/a/b"}, "not-a-uuid"),
+        (
+            "approve_job",
+            {
+                "upstream_workflow_id": "5034460f-c7c4-4c43-9457-de07e2029e7b",
+                "job_name": "",
+                "allowed_projects": "gh/a/b",
+            },
+            "job-name",
+        ),
+        ("approve_job", {"upstream_workflow_id": "5034460f-c7c4-4c43-9457-de07e2029e7b"}, "allowed_projects"),
+        ("approve_job", {"upstream": '{"v": 1}'}, "lacks the field(s)"),
+        ("approve_job", {"upstream": "not json"}, "not JSON"),
         (
             "approve_job",
             {"upstream_pipeline_id": "5034460f-c7c4-4c43-9457-de07e2029e7b", "allowed_projects": "nonsense"},

@@ -9,13 +9,18 @@ from typing import Any
 
 import pytest
 
-from tests.orb.runstep import PIPELINE_ID, fake_helper, run_step
+from tests.orb.runstep import PIPELINE_ID, fake_helper, packed_orb, run_step
 
 WORKFLOW_ID = "9f2c1f4e-5b7a-4c55-8a39-2a1d8f0e6b11"
 SECRET = "s3cr3t-token-value"  # a dummy that must never reach argv
 
 
-def run_fake(tmp_path: Path, command: str, arguments: dict[str, Any], exit_code: int = 0) -> tuple[int, list[str]]:
+RECORD = '{"v":1}'  # the scripts pass the record on untouched; cb-helper parses it
+
+
+def run_fake(
+    tmp_path: Path, command: str, arguments: dict[str, Any], exit_code: int = 0, step: int = 0
+) -> tuple[int, list[str]]:
     bin_dir = tmp_path / "bin"
     fake_helper(bin_dir, sys.executable)
     argv_file = tmp_path / "argv.jsonl"
@@ -29,20 +34,25 @@ def run_fake(tmp_path: Path, command: str, arguments: dict[str, Any], exit_code:
             "CIRCLE_WORKFLOW_ID": WORKFLOW_ID,
             "CIRCLE_TOKEN": SECRET,
         },
+        step,
     )
     calls = [json.loads(line) for line in argv_file.read_text().splitlines()] if argv_file.exists() else []
     assert len(calls) <= 1
     return result.returncode, calls[0] if calls else []
 
 
-def test_trigger_passes_ids_and_never_the_token(tmp_path: Path) -> None:
+def test_trigger_hands_off_the_record_and_never_the_token(tmp_path: Path) -> None:
     code, argv = run_fake(tmp_path, "trigger_pipeline", {"project_slug": "gh/acme/b", "branch": "main"})
     assert code == 0
     assert argv[0] == "trigger"
     assert argv[argv.index("--project") + 1] == "gh/acme/b"
     assert argv[argv.index("--branch") + 1] == "main"
-    assert f"triggering-pipeline-id={PIPELINE_ID}" in argv
-    assert f"triggering-workflow-id={WORKFLOW_ID}" in argv
+    assert argv[argv.index("--upstream-workflow-id") + 1] == WORKFLOW_ID
+    assert argv[argv.index("--hold") + 1] == "wait-for-triggered-pipeline"
+    assert argv[argv.index("--deadline") + 1] == "6h"
+    assert argv[argv.index("--record-parameter") + 1] == "circleback"
+    assert argv[argv.index("--handoff-file") + 1] == "/tmp/circleback/pipeline-id.handoff.json"
+    assert "--parameter" not in argv
     assert argv[argv.index("--token-env") + 1] == "CIRCLE_TOKEN"
     assert "--verify-start" in argv
     assert argv[argv.index("--start-timeout") + 1] == "120"
@@ -78,14 +88,45 @@ def test_trigger_options(tmp_path: Path) -> None:
     assert "--branch" not in argv
 
 
+def test_legacy_handoff_passes_the_two_ids(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path, "trigger_pipeline", {"project_slug": "gh/a/b", "branch": "x", "handoff": "legacy"})
+    assert code == 0
+    assert [a for a in argv if "=" in a] == [
+        f"triggering-pipeline-id={PIPELINE_ID}",
+        f"triggering-workflow-id={WORKFLOW_ID}",
+    ]
+    assert "--upstream-workflow-id" not in argv
+    assert "--handoff-file" not in argv
+
+
 def test_trigger_parameter_names_are_configurable(tmp_path: Path) -> None:
     code, argv = run_fake(
         tmp_path,
         "trigger_pipeline",
-        {"project_slug": "gh/a/b", "branch": "x", "pipeline_id_parameter": "upstream", "workflow_id_parameter": ""},
+        {
+            "project_slug": "gh/a/b",
+            "branch": "x",
+            "handoff": "legacy",
+            "pipeline_id_parameter": "upstream",
+            "workflow_id_parameter": "",
+        },
     )
     assert code == 0
     assert [a for a in argv if "=" in a] == [f"upstream={PIPELINE_ID}"]
+    code, argv = run_fake(
+        tmp_path / "record",
+        "trigger_pipeline",
+        {
+            "project_slug": "gh/a/b",
+            "branch": "x",
+            "record_parameter": "upstream-record",
+            "hold_job": "wait-for-b",
+            "deadline": "90m",
+        },
+    )
+    assert argv[argv.index("--record-parameter") + 1] == "upstream-record"
+    assert argv[argv.index("--hold") + 1] == "wait-for-b"
+    assert argv[argv.index("--deadline") + 1] == "90m"
 
 
 @pytest.mark.parametrize("exit_code", [1, 2, 3, 4, 5])
@@ -99,7 +140,35 @@ def test_exit_status_passes_through(tmp_path: Path, exit_code: int) -> None:
         assert run_fake(directory, command, arguments, exit_code)[0] == exit_code
 
 
-def test_approve_always_runs_with_if_triggered(tmp_path: Path) -> None:
+def test_circle_back_proves_the_record_then_approves_from_the_receipt(tmp_path: Path) -> None:
+    arguments = {"upstream": RECORD, "allowed_projects": "gh/acme/a, gh/acme/c  bb/x/y"}
+    code, prove = run_fake(tmp_path / "prove", "approve_job", arguments, step=0)
+    assert code == 0
+    assert prove[:3] == ["approve", "--upstream", RECORD]
+    assert prove[prove.index("--downstream-pipeline-id") + 1] == PIPELINE_ID
+    receipt = prove[prove.index("--receipt") + 1]
+    assert receipt == str(tmp_path / "prove" / "bin" / ".circleback" / "receipt" / "receipt.json")  # ~ is $HOME
+    assert "--prove-only" in prove
+    allowed = [prove[i + 1] for i, a in enumerate(prove) if a == "--allow-project"]
+    assert allowed == ["gh/acme/a", "gh/acme/c", "bb/x/y"]
+    command = packed_orb()["commands"]["approve_job"]
+    assert command["steps"][1]["store_artifacts"] == {
+        "path": "<< parameters.receipt_dir >>",
+        "destination": "circleback",
+    }
+    assert command["parameters"]["receipt_dir"]["default"] == "~/.circleback/receipt"
+    code, approve = run_fake(tmp_path / "prove", "approve_job", arguments, step=2)
+    assert code == 0
+    assert approve[:3] == ["approve", "--from-receipt", receipt]
+    code, nothing = run_fake(tmp_path / "none", "approve_job", {}, step=2)
+    assert code == 0
+    assert nothing == []  # no record: the second step has nothing to do
+
+
+def test_legacy_circle_back_needs_allowed_projects(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path / "refused", "approve_job", {"upstream_workflow_id": WORKFLOW_ID})
+    assert code == 2
+    assert argv == []  # refused before cb-helper runs
     code, argv = run_fake(
         tmp_path,
         "approve_job",
@@ -111,7 +180,7 @@ def test_approve_always_runs_with_if_triggered(tmp_path: Path) -> None:
         },
     )
     assert code == 0
-    assert argv[:2] == ["approve", "--if-triggered"]
+    assert argv[0] == "approve"
     assert argv[argv.index("--job-name") + 1] == "wait-for-triggered-pipeline"
     assert argv[argv.index("--workflow-id") + 1] == WORKFLOW_ID
     assert argv[argv.index("--pipeline-id") + 1] == PIPELINE_ID
@@ -120,11 +189,10 @@ def test_approve_always_runs_with_if_triggered(tmp_path: Path) -> None:
     assert allowed == ["gh/acme/a", "gh/acme/c", "bb/x/y"]
 
 
-def test_approve_without_upstream_passes_empty_ids(tmp_path: Path) -> None:
+def test_approve_without_upstream_passes_an_empty_record(tmp_path: Path) -> None:
     code, argv = run_fake(tmp_path, "approve_job", {})
     assert code == 0
-    assert argv[argv.index("--workflow-id") + 1] == ""
-    assert argv[argv.index("--pipeline-id") + 1] == ""
+    assert argv[:3] == ["approve", "--upstream", ""]
     assert "--allow-project" not in argv
 
 
