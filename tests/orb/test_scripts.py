@@ -157,9 +157,9 @@ def test_circle_back_proves_the_record_then_approves_from_the_receipt(tmp_path: 
         "destination": "circleback",
     }
     assert command["parameters"]["receipt_dir"]["default"] == "~/.circleback/receipt"
-    code, approve = run_fake(tmp_path / "prove", "approve_job", arguments, step=2)
+    code, approve = run_fake(tmp_path / "approve", "approve_job", arguments, step=2)
     assert code == 0
-    assert approve[:3] == ["approve", "--from-receipt", receipt]
+    assert approve[:3] == ["approve", "--from-receipt", receipt.replace("/prove/", "/approve/")]
     code, nothing = run_fake(tmp_path / "none", "approve_job", {}, step=2)
     assert code == 0
     assert nothing == []  # no record: the second step has nothing to do
