@@ -1,14 +1,19 @@
 """``make demo``: rehearse the circleback with the orb's own examples, on this machine.
 
-Two scenarios, each a project A (the orb's trigger_and_wait_for_downstream example) and a project B:
-B's tests pass (B circles back from post-steps), then B's tests fail (B circles back from a final
-circle_back job). Prints a timeline of each and exits 0 only when both behaved as they should: A
-passes with a passing B, fails naming B's failed jobs with a failing B, and its hold is never billed.
+Three scenarios, each a project A (the orb's trigger_and_wait_for_downstream example) and a project B:
+B's tests pass (B circles back from post-steps); B's tests fail (B circles back from a final
+circle_back job); B's workflow is canceled before it can circle back, so A would hold until a sweep
+releases it. Prints a timeline of each and exits 0 only when all behaved as they should: A passes
+with a passing B, fails naming B's failed jobs with a failing B, fails saying B was canceled once
+the sweep released it, and its hold is never billed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -28,7 +33,8 @@ from cb_helper.rehearse.examples import (
     write_config,
 )
 from cb_helper.rehearse.report import terminal_width, timeline_lines
-from cb_helper.rehearse.timeline import RehearsalResult
+from cb_helper.rehearse.timeline import Event, RehearsalResult
+from cb_helper.sim import SimServer, SimState
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 A = "gh/acme/project-a"
@@ -37,7 +43,9 @@ HOLD = "wait-for-triggered-pipeline"
 CHECK = "check-project-b"
 RUN_TESTS = """#!/usr/bin/env bash
 echo "running ${1:-all} tests"
-exit "$(cat "$(dirname "$0")/outcome")"
+outcome="$(cat "$(dirname "$0")/outcome")"
+if [ "$outcome" = hang ]; then sleep 60; fi
+exit "$outcome"
 """
 
 
@@ -45,14 +53,22 @@ exit "$(cat "$(dirname "$0")/outcome")"
 class Scenario:
     title: str
     example: str
-    exit_code: str  # what B's tests exit with
+    exit_code: str  # what B's tests exit with ("hang": they run until canceled)
     expected: str  # A's expected workflow status
+    cancel_b: bool = False  # cancel B's whole workflow as its tests start; a sweep then releases A
 
 
 SCENARIOS = (
     Scenario("B's tests pass; B circles back from post-steps", "circle_back_with_post_steps", "0", "success"),
     Scenario(
         "B's tests fail; B circles back from a final circle_back job", "circle_back_with_final_job", "1", "failed"
+    ),
+    Scenario(
+        "B's workflow is canceled before it circles back; the sweep releases A",
+        "circle_back_with_final_job",
+        "hang",
+        "failed",
+        cancel_b=True,
     ),
 )
 
@@ -85,10 +101,14 @@ def _verdict(result: RehearsalResult, scenario: Scenario) -> tuple[list[str], li
     lines.append(f"A held {held:.2f}s on {HOLD}; billable while waiting: {billable:.2f}s")
     if a.workflow().status != scenario.expected:
         problems.append(f"A's workflow is {a.workflow().status}, expected {scenario.expected}")
+    if verdict is not None:
+        lines.extend(f"  {line.strip()}" for line in verdict.output.splitlines() if line.startswith("released:"))
     if a.job(HOLD).status != "success":
-        problems.append(f"A's hold is {a.job(HOLD).status}: B did not circle back")
+        problems.append(f"A's hold is {a.job(HOLD).status}: B did not circle back and nothing released it")
+    if scenario.cancel_b and (verdict is None or verdict.exit_code != 5 or "was canceled" not in verdict.output):
+        problems.append("A's check did not fail with exit status 5 saying B was canceled")
     b_failed = [job.name for job in b.workflow().jobs if job.status == "failed"]
-    if scenario.expected == "failed":
+    if scenario.expected == "failed" and not scenario.cancel_b:
         if not b_failed or verdict is None or verdict.exit_code != 1:
             problems.append("A's check did not fail with exit status 1")
         elif not all(f"failed job: {name}" in verdict.output for name in b_failed):
@@ -100,9 +120,22 @@ def _verdict(result: RehearsalResult, scenario: Scenario) -> tuple[list[str], li
 
 def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: bool, width: int) -> bool:
     click.echo(click.style(f"== {scenario.title}", bold=True) if color else f"== {scenario.title}")
-    with Rehearsal(_projects(orb, scenario, root), orbs={"circleback": orb}, contexts={"circleci-api": {}}) as run:
+    server = SimServer(SimState())
+    hook = _cancel_b_when_tests_start(server.state) if scenario.cancel_b else None
+    projects = _projects(orb, scenario, root)
+    with (
+        server,
+        Rehearsal(
+            projects, orbs={"circleback": orb}, contexts={"circleci-api": {}}, server=server, on_event=hook
+        ) as run,
+    ):
         run.start(A)
         result = run.run_until_settled(120)
+        if scenario.cancel_b and result.outcome == "stuck":
+            click.echo(f"A waits on {HOLD} and B will never circle back: running the sweep")
+            for line in _sweep(run.server.url, run.server.token):
+                click.echo(f"  {line}")
+            result = run.run_until_settled(120)
     for line in timeline_lines(result, color=color, width=width):
         click.echo(line, color=color)
     lines, problems = _verdict(result, scenario)
@@ -116,6 +149,34 @@ def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: 
         click.echo(click.style(message, fg="green") if color else message)
     click.echo("")
     return not problems
+
+
+def _cancel_b_when_tests_start(state: SimState) -> Any:
+    def on_event(event: Event) -> None:
+        if event.kind == "job_started" and event.project == B and event.job in ("tests", "unit-tests"):
+            for pipeline in state.pipelines_of(B):
+                for workflow in state.workflows_of(pipeline.id):
+                    state.cancel_workflow(workflow.id)
+
+    return on_event
+
+
+def _sweep(host: str, token: str) -> list[str]:
+    """Run `cb-helper sweep` once on project A (grace 0: act now); its output lines."""
+    from cb_helper.cli import main as cb_helper
+
+    out = io.StringIO()
+    saved = os.environ.get("CIRCLE_TOKEN")
+    os.environ["CIRCLE_TOKEN"] = token
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = cb_helper(["sweep", "--project", A, "--grace", "0s", "--host", host])
+    finally:
+        if saved is None:
+            del os.environ["CIRCLE_TOKEN"]
+        else:
+            os.environ["CIRCLE_TOKEN"] = saved
+    return [*out.getvalue().splitlines(), f"(sweep exit status {code})"]
 
 
 def _orb(path: Optional[Path]) -> dict[str, Any]:
@@ -145,7 +206,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for index, scenario in enumerate(SCENARIOS, start=1)
         ]
     if all(outcomes):
-        click.echo("Both scenarios behaved as they should.")
+        click.echo("All scenarios behaved as they should.")
         return 0
     click.echo(f"{outcomes.count(False)} scenario(s) did not behave as they should.")
     return 1

@@ -9,16 +9,20 @@ import pytest
 from tools import demo
 
 
-def test_demo_passes_with_both_scenarios(packed_orb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_passes_with_all_scenarios(packed_orb: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert demo.main(["--orb", str(packed_orb)]) == 0
     out = capsys.readouterr().out
-    assert out.count("as expected") == 2
+    assert out.count("as expected") == 3
     assert "\x1b[" not in out  # no colour when not on a terminal
     assert "A's verdict: check-project-b success (exit 0)" in out
     assert "A's verdict: check-project-b failed (exit 1)" in out
     assert "failed job: unit-tests" in out
-    assert out.count("billable while waiting: 0.00s") == 2
-    assert out.rstrip().endswith("Both scenarios behaved as they should.")
+    assert out.count("billable while waiting: 0.00s") == 3
+    assert "running the sweep" in out
+    assert "B finished (canceled) without circling back -> released the hold" in out
+    assert "A's verdict: check-project-b failed (exit 5)" in out
+    assert "released: gh/acme/project-b was canceled" in out
+    assert out.rstrip().endswith("All scenarios behaved as they should.")
 
 
 def test_demo_fails_when_a_scenario_does_not_behave(
