@@ -193,10 +193,19 @@ def approve_record(
 
 
 def write_receipt(
-    path: Path, result: Optional[ApprovalResult], record: Optional[Record], downstream_pipeline_id: Optional[str]
+    path: Path,
+    result: Optional[ApprovalResult],
+    record: Optional[Record],
+    downstream_pipeline_id: Optional[str],
+    outputs: Optional[dict[str, Any]] = None,
 ) -> None:
-    """What this circle-back proved and did, for the next step and (stored as an artifact) for A's check."""
+    """What this circle-back proved and did, for the next step and (stored as an artifact) for A's check.
+
+    ``outputs`` (see :mod:`cb_helper.outputs`) travels in the receipt, so A reads B's values with its verdict.
+    """
     data: dict[str, Any] = {"v": RECORD_VERSION, "written_at": format_time(now())}
+    if outputs is not None:
+        data["outputs"] = outputs
     if result is None or record is None:
         data["outcome"] = "not_triggered"
     else:
@@ -205,6 +214,9 @@ def write_receipt(
         data["downstream_pipeline_id"] = downstream_pipeline_id
         data["approval_request_id"] = result.job.get("approval_request_id") or result.job.get("id")
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if outputs is not None:
+        sibling = path.parent / "outputs.json"  # stored beside the receipt: circleback/outputs.json
+        sibling.write_text(json.dumps(outputs.get("values") or {}, indent=2) + "\n", encoding="utf-8")
 
 
 def read_receipt(path: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("cb_helper.sim.cli", "sim"),
     "rehearse": ("cb_helper.rehearse.cli", "rehearse"),
     "sweep": ("cb_helper.sweep_cli", "sweep"),
+    "outputs": ("cb_helper.outputs_cli", "outputs"),
 }
 
 
@@ -309,6 +311,12 @@ def trigger(
 )
 @click.option("--prove-only", is_flag=True, help="With --upstream: prove and write --receipt, approve nothing.")
 @click.option(
+    "--outputs",
+    "outputs_file",
+    metavar="FILE",
+    help="With --receipt: values for the upstream (JSON object or KEY=VALUE lines); invalid ones only warn.",
+)
+@click.option(
     "--from-receipt", type=click.Path(dir_okay=False), help="Approve the hold a --prove-only receipt of this job names."
 )
 @click.option("--job-name", metavar="NAME", help="Legacy ids: name of the upstream approval job.")
@@ -338,6 +346,7 @@ def approve(
     downstream_pipeline_id: Optional[str],
     receipt_file: Optional[str],
     prove_only: bool,
+    outputs_file: Optional[str],
     from_receipt: Optional[str],
     job_name: Optional[str],
     workflow_id: Optional[str],
@@ -355,8 +364,8 @@ def approve(
     With --upstream, the hold is the one the circleback record names, and the record is proven first: a job
     the hold requires must have stored a handoff with this record naming --downstream-pipeline-id. Anything
     else is refused (exit 3). The legacy ids (--job-name with --workflow-id or --pipeline-id) cannot be proven
-    and should be limited with --allow-project (the orb requires it). Already approved is success, and so is a hold the upstream stopped waiting on
-    (canceled: a warning says so). Nothing is approved when a check fails.
+    and should be limited with --allow-project (the orb requires it). Already approved is success, and so is a
+    hold the upstream stopped waiting on (canceled: a warning says so). Nothing is approved when a check fails.
 
     Example:
 
@@ -392,6 +401,8 @@ def approve(
         receipt_target = _prepare_output_file(receipt_file, "--receipt")
         if prove_only and receipt_target is None:
             raise BadInput("--prove-only needs --receipt (the file the next step approves from)")
+        if outputs_file is not None and receipt_target is None:
+            raise BadInput("--outputs needs --receipt (the outputs travel in the receipt)")
         if record is None:
             click.echo("no circleback record: not triggered by an upstream, nothing to approve", err=True)
             if receipt_target is not None:
@@ -414,7 +425,7 @@ def approve(
                 dry_run=prove_only,
             )
         if receipt_target is not None:
-            circle_back.write_receipt(receipt_target, result, record, own)
+            circle_back.write_receipt(receipt_target, result, record, own, _outputs_for_receipt(outputs_file))
         _report_approval(result, as_json)
         return
     workflow_id = (workflow_id or "").strip() or None
@@ -457,6 +468,18 @@ def approve(
     _report_approval(result, as_json)
 
 
+def _outputs_for_receipt(path: Optional[str]) -> Optional[dict[str, Any]]:
+    """B's validated outputs (also written beside the receipt); a problem is one warning, never a failure."""
+    if path is None:
+        return None
+    from cb_helper.outputs import read_outputs
+
+    outputs = read_outputs(path)
+    if outputs.error is not None:
+        click.echo(f"cb-helper: warning: no valid outputs for the upstream: {outputs.error}", err=True)
+    return outputs.as_dict()
+
+
 def _report_approval(result: ApprovalResult, as_json: bool) -> None:
     from cb_helper.render import to_json
 
@@ -481,6 +504,24 @@ def _report_approval(result: ApprovalResult, as_json: bool) -> None:
 @click.option("--wait", is_flag=True, help="Wait until every workflow is terminal.")
 @click.option("--timeout", type=float, default=1800.0, show_default=True, metavar="SECONDS", help="With --wait.")
 @click.option("--interval", type=float, default=5.0, show_default=True, metavar="SECONDS", help="First poll interval.")
+@click.option(
+    "--outputs-dir",
+    type=click.Path(file_okay=False),
+    help="Write the downstream's outputs here: outputs.json and outputs.env (empty when it sent none).",
+)
+@click.option(
+    "--env-prefix",
+    default="CIRCLEBACK_",
+    show_default=True,
+    metavar="PREFIX",
+    help="Prefix of the variable names in outputs.env.",
+)
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False),
+    help="Write the downstream's failing tests here as JUnit XML (only when there are some).",
+)
 @json_option
 @api_options
 def status(
@@ -490,6 +531,9 @@ def status(
     wait: bool,
     timeout: float,
     interval: float,
+    outputs_dir: Optional[str],
+    env_prefix: str,
+    junit_file: Optional[str],
     as_json: bool,
     host: str,
     token_env: str,
@@ -499,17 +543,20 @@ def status(
     Every workflow counts (a rerun supersedes its earlier run). Without --wait, a pipeline still running exits
     with status 4, like a wait that ran out. With --handoff-file, one more line says why the upstream's hold was
     released (the downstream circled back, finished without circling back, was canceled, never started, or
-    ran past the deadline: exit 4).
+    ran past the deadline: exit 4), and one which outputs the downstream sent. A finished downstream's failing
+    tests are listed (the first ten; --junit writes them all, up to 1000); a passing one gets one line.
 
     Example:
 
     \b
         cb-helper status --handoff-file workspace/handoff.json --wait --timeout 3600
     """
+    from cb_helper.outputs import check_prefix
     from cb_helper.polling import Poller
     from cb_helper.record import read_handoff
-    from cb_helper.release import explain, never_started
+    from cb_helper.release import explain, find_receipt, never_started
     from cb_helper.render import progress_line, to_json, verdict_lines
+    from cb_helper.report_back import deliver
     from cb_helper.status import settle
     from cb_helper.times import now
 
@@ -523,6 +570,9 @@ def status(
         pid = _read_pipeline_id(pipeline_id, id_file)
     _positive(timeout, "--timeout")
     _positive(interval, "--interval")
+    check_prefix(env_prefix)
+    outputs_target = _prepare_output_dir(outputs_dir)
+    junit_target = _prepare_output_file(junit_file, "--junit")
     client = make_client(host, token_env)
     poller = Poller(timeout=timeout, interval=interval, max_interval=max(interval, 30.0)) if wait else None
     deadline = handoff.record.deadline if handoff else None
@@ -533,17 +583,35 @@ def status(
     with Progress() as progress:
         verdict = settle(client, pid, poller, lambda v: progress(progress_line(v)), done)
     release = explain(client, verdict, handoff, now()) if handoff is not None else None
+    with_outputs = handoff is not None or outputs_target is not None
+    receipt = release.receipt if release is not None else None
+    if receipt is None and handoff is None and outputs_target is not None and verdict.settled:
+        receipt = find_receipt(client, verdict, None)
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    delivery = deliver(
+        client,
+        verdict,
+        receipt,
+        with_outputs=with_outputs,
+        outputs_dir=outputs_target,
+        env_prefix=env_prefix,
+        junit_file=junit_target,
+        width=width,
+    )
     if as_json:
         data = verdict.as_dict()
         if release is not None:
             data["release"] = release.as_dict()
             data["exit_status"] = int(release.exit_status)
+        data.update(delivery.as_dict())
         click.echo(to_json(data))
     else:
         for line in verdict_lines(verdict):
             click.echo(line)
         if release is not None:
             click.echo(f"released: {release.text}")
+        for line in delivery.lines:
+            click.echo(line)
     if release is not None and release.reason != "pending":
         code = release.exit_status
     elif verdict.conclusion == "pending":
@@ -621,6 +689,17 @@ def _prepare_output_file(path: Optional[str], option: str = "--id-file") -> Opti
         raise BadInput(f"{option} {path!r} cannot be written ({exc.strerror})") from None
     if target.exists() and not target.is_file():
         raise BadInput(f"{option} {path!r} is not a regular file")
+    return target
+
+
+def _prepare_output_dir(path: Optional[str]) -> Optional[Path]:
+    if path is None:
+        return None
+    target = Path(path)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"--outputs-dir {path!r} cannot be created ({exc.strerror})") from None
     return target
 
 

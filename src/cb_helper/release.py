@@ -77,8 +77,11 @@ def explain(client: CircleCIClient, verdict: Verdict, handoff: Handoff, moment: 
     )
 
 
-def find_receipt(client: CircleCIClient, verdict: Verdict, handoff: Handoff) -> Optional[dict[str, Any]]:
-    """B's receipt for this hold: the artifact its circle-back job stored, searched newest job first."""
+def find_receipt(client: CircleCIClient, verdict: Verdict, handoff: Optional[Handoff]) -> Optional[dict[str, Any]]:
+    """B's receipt for this hold: the artifact its circle-back job stored, searched newest job first.
+
+    Without a handoff (only B's pipeline id is known), the newest receipt of any hold.
+    """
     jobs: list[dict[str, Any]] = []
     for workflow in verdict.current:
         jobs.extend(
@@ -89,7 +92,7 @@ def find_receipt(client: CircleCIClient, verdict: Verdict, handoff: Handoff) -> 
     jobs.sort(key=lambda job: str(job.get("started_at") or ""), reverse=True)
     for job in jobs[:RECEIPT_SEARCH_LIMIT]:
         receipt = _receipt_of(client, job)
-        if receipt is not None and _names_hold(receipt, handoff):
+        if receipt is not None and (handoff is None or _names_hold(receipt, handoff)):
             return receipt
     return None
 

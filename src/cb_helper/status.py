@@ -131,7 +131,9 @@ def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
         if not report.superseded and report.status in WORKFLOW_FAILED | {"on_hold"}:
             for job in client.paginate(f"/workflow/{report.id}/job"):
                 if job.get("status") in JOB_FAILED:
-                    report.failed_jobs.append(f"{job.get('name')} ({job.get('status')})")
+                    number = job.get("job_number")
+                    url = job_url(client.host, verdict.project_slug, verdict.number, report.id, number)
+                    report.failed_jobs.append(f"{job.get('name')} ({job.get('status')})" + (f"  {url}" if url else ""))
                 elif job.get("status") == "on_hold":
                     report.waiting_jobs.append(str(job.get("name")))
         verdict.workflows.append(report)
@@ -176,6 +178,15 @@ def workflow_url(host: str, project_slug: Optional[str], number: Optional[int], 
     if page is None:
         return f"{_web_base(host)}/workflow-run/{workflow_id}"
     return f"{page}/workflows/{workflow_id}"
+
+
+def job_url(
+    host: str, project_slug: Optional[str], number: Optional[int], workflow_id: str, job_number: object
+) -> Optional[str]:
+    """The web page of a job that ran (``None`` without a job number)."""
+    if not isinstance(job_number, int) or isinstance(job_number, bool):
+        return None
+    return f"{workflow_url(host, project_slug, number, workflow_id)}/jobs/{job_number}"
 
 
 def _web_base(host: str) -> str:

@@ -286,7 +286,7 @@ def artifact_json(artifact: Artifact) -> dict[str, Any]:
 
 def test_result_json(result: TestResult) -> dict[str, Any]:
     return {
-        "message": result.message,
+        "message": result.message or "",  # CircleCI sends "" for a passing test, never null
         "source": result.source,
         "run_time": float(result.run_time),
         "file": result.file,
