@@ -355,8 +355,8 @@ def approve(
     With --upstream, the hold is the one the circleback record names, and the record is proven first: a job
     the hold requires must have stored a handoff with this record naming --downstream-pipeline-id. Anything
     else is refused (exit 3). The legacy ids (--job-name with --workflow-id or --pipeline-id) cannot be proven
-    and should be limited with --allow-project (the orb requires it). Already approved is success, and so is a hold the upstream stopped waiting on
-    (canceled: a warning says so). Nothing is approved when a check fails.
+    and should be limited with --allow-project (the orb requires it). Already approved is success, and so is a
+    hold the upstream stopped waiting on (canceled: a warning says so). Nothing is approved when a check fails.
 
     Example:
 
