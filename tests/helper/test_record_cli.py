@@ -222,6 +222,11 @@ def test_an_empty_record_is_not_triggered_and_a_missing_receipt_approves_nothing
     missing = run("approve", "--from-receipt", str(tmp_path / "none.json"))
     assert missing.code == 2
     assert "nothing is approved" in missing.stderr
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps({"v": 1, "outcome": "proven", "workflow_id": "../me", "approval_request_id": OTHER}))
+    refused = run("approve", "--from-receipt", str(tampered))
+    assert refused.code == 2
+    assert "workflow_id '../me' is not a UUID; nothing approved" in refused.stderr
     assert sim.state.request_log == []
 
 
