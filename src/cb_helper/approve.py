@@ -25,7 +25,7 @@ from cb_helper.proof import handoffs_for_hold
 from cb_helper.record import RECORD_VERSION, Record
 from cb_helper.status import oldest_first
 from cb_helper.times import format_time, now
-from cb_helper.vocabulary import JOB_PENDING, same_project
+from cb_helper.vocabulary import JOB_PENDING, is_uuid, same_project
 
 log = logging.getLogger("cb_helper")
 
@@ -232,6 +232,10 @@ def read_receipt(path: str) -> dict[str, Any]:
         raise BadInput(f"--from-receipt {path!r} is not JSON; nothing approved") from None
     if not isinstance(data, dict) or data.get("v") != RECORD_VERSION or not isinstance(data.get("outcome"), str):
         raise BadInput(f"--from-receipt {path!r} is not a circle-back receipt; nothing approved")
+    if data["outcome"] == "proven":
+        for key in ("workflow_id", "approval_request_id"):
+            if not is_uuid(data.get(key)):
+                raise BadInput(f"--from-receipt {path!r}: {key} {data.get(key)!r} is not a UUID; nothing approved")
     return data
 
 

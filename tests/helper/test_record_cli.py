@@ -38,8 +38,9 @@ def handed_off(sim: SimServer, run: Run, tmp_path: Path, *extra: str) -> tuple[A
         *extra,
     )
     assert result.code == 0, result.output
-    trigger = sim.state.get_job(upstream.jobs["trigger"])
-    sim.state.add_artifact(PROJECT_A, trigger.job_number, HANDOFF_ARTIFACT, content=handoff_file.read_bytes())
+    number = sim.state.get_job(upstream.jobs["trigger"]).job_number
+    assert number is not None
+    sim.state.add_artifact(PROJECT_A, number, HANDOFF_ARTIFACT, content=handoff_file.read_bytes())
     return upstream, json.loads(handoff_file.read_text())
 
 
@@ -221,6 +222,11 @@ def test_an_empty_record_is_not_triggered_and_a_missing_receipt_approves_nothing
     missing = run("approve", "--from-receipt", str(tmp_path / "none.json"))
     assert missing.code == 2
     assert "nothing is approved" in missing.stderr
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps({"v": 1, "outcome": "proven", "workflow_id": "../me", "approval_request_id": OTHER}))
+    refused = run("approve", "--from-receipt", str(tampered))
+    assert refused.code == 2
+    assert "workflow_id '../me' is not a UUID; nothing approved" in refused.stderr
     assert sim.state.request_log == []
 
 
@@ -235,9 +241,10 @@ def test_status_says_b_circled_back_when_its_receipt_is_stored(sim: SimServer, r
     _, handoff = handed_off(sim, run, tmp_path)
     [b] = sim.state.pipelines_of(PROJECT_B)
     workflow = finish_downstream(sim, b.id, {"tests": "success", "circle-back": "success"})
-    circle_back = next(j for j in sim.state.jobs_of(workflow.id) if j.name == "circle-back")
+    number = next(j for j in sim.state.jobs_of(workflow.id) if j.name == "circle-back").job_number
+    assert number is not None
     receipt = {"v": 1, "outcome": "approved", "upstream": handoff["record"], "downstream_pipeline_id": b.id}
-    sim.state.add_artifact(PROJECT_B, circle_back.job_number, RECEIPT_ARTIFACT, content=json.dumps(receipt).encode())
+    sim.state.add_artifact(PROJECT_B, number, RECEIPT_ARTIFACT, content=json.dumps(receipt).encode())
     result = _status(run, tmp_path)
     assert result.code == 0, result.output
     assert json.loads(result.stdout)["release"]["reason"] == "circled_back"
