@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Wait for the downstream pipeline to finish and exit with cb-helper's verdict (0 success,
-# 1 failed, 4 timed out or past the deadline, 5 canceled or never started).
+# 1 failed, 4 timed out or past the deadline, 5 canceled or never started). Write what it sent
+# back (outputs, failing tests as JUnit XML) and export its outputs to the job's later steps.
 set -eo pipefail
 
 args=(status --wait --token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}")
@@ -14,4 +15,25 @@ else
 fi
 args+=(--timeout "${CB_PARAM_TIMEOUT:-900}" --interval "${CB_PARAM_INTERVAL:-5}")
 
-exec cb-helper "${args[@]}"
+outputs="${CB_PARAM_OUTPUTS_DIR-}"
+outputs="${outputs/#\~/$HOME}"
+if [ -n "$outputs" ]; then
+  rm -f "$outputs/outputs.json" "$outputs/outputs.env"
+  args+=(--outputs-dir "$outputs" --env-prefix "${CB_PARAM_ENV_PREFIX-}")
+fi
+results="${CB_PARAM_TEST_RESULTS_DIR-}"
+results="${results/#\~/$HOME}"
+if [ -n "$results" ]; then
+  mkdir -p "$results"
+  rm -f "$results/downstream-tests.xml"
+  args+=(--junit "$results/downstream-tests.xml")
+fi
+
+status=0
+cb-helper "${args[@]}" || status=$?
+
+if [ -n "$outputs" ] && [ -s "$outputs/outputs.env" ] && [ -n "${BASH_ENV-}" ]; then
+  sed 's/^/export /' "$outputs/outputs.env" >> "$BASH_ENV"
+  echo "exported to later steps: $(cut -d= -f1 "$outputs/outputs.env" | paste -sd' ' -)"
+fi
+exit "$status"

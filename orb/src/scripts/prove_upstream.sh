@@ -5,7 +5,7 @@ set -eo pipefail
 
 receipt="${CB_PARAM_RECEIPT_DIR:-$HOME/.circleback/receipt}"
 receipt="${receipt/#\~/$HOME}/receipt.json"
-rm -f "$receipt"
+rm -f "$receipt" "${receipt%/*}/outputs.json"
 
 read -r -a projects <<< "${CB_PARAM_ALLOWED_PROJECTS//,/ }"
 allow=()
@@ -27,5 +27,8 @@ if [ -z "${CB_PARAM_UPSTREAM-}" ] && { [ -n "${CB_PARAM_WORKFLOW_ID-}" ] || [ -n
   exec cb-helper "${args[@]}"
 fi
 
+outputs=()
+if [ -n "${CB_PARAM_OUTPUTS-}" ]; then outputs=(--outputs "${CB_PARAM_OUTPUTS/#\~/$HOME}"); fi
+
 exec cb-helper approve --upstream "${CB_PARAM_UPSTREAM-}" --downstream-pipeline-id "${CB_PIPELINE_ID-}" \
-  --receipt "$receipt" --prove-only "${common[@]}" "${allow[@]}"
+  --receipt "$receipt" --prove-only "${common[@]}" "${allow[@]}" "${outputs[@]}"

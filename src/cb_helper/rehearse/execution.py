@@ -85,6 +85,9 @@ def mask(text: str, secrets: Sequence[str]) -> str:
 def run_job(job: CompiledJob, setup: JobSetup) -> JobOutcome:
     """Run every step in order; a failure skips later ``on_success`` steps and runs ``on_fail`` ones."""
     setup.home.mkdir(parents=True, exist_ok=True)
+    bash_env = setup.environment.get("BASH_ENV")
+    if bash_env:
+        Path(bash_env).touch()
     workdir = files.resolve(job.working_directory, home=setup.home, cwd=setup.home)
     workdir.mkdir(parents=True, exist_ok=True)
     results: list[StepResult] = []

@@ -11,6 +11,8 @@ from typing import Optional
 
 #: Host variables passed through to steps; everything else of the host stays out, as in a fresh container.
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME", "SYSTEMROOT")
+#: The file in the job's home that ``$BASH_ENV`` names: what one step appends there, later steps get.
+BASH_ENV_FILE = ".bash_env"
 
 
 def helper_path(path: Optional[str] = None) -> str:
@@ -39,6 +41,7 @@ def build_environment(
     env = {name: os.environ[name] for name in HOST_VARIABLES if name in os.environ}
     env["PATH"] = helper_path(env.get("PATH"))
     env["HOME"] = str(home)
+    env["BASH_ENV"] = str(home / BASH_ENV_FILE)  # bash sources it in every step, as on CircleCI
     env.update(project_env)
     for context in contexts:
         env.update(context)

@@ -90,6 +90,7 @@ class PipelineRun:
                         started=local.started if local else None,
                         stopped=local.stopped if local else None,
                         steps=list(local.steps) if local else [],
+                        tests=(state.tests_of(job.project_slug, job.job_number) or []) if job.job_number else [],
                     )
                 )
             result.workflows.append(entry)

@@ -110,9 +110,15 @@ def summary_lines(
         for workflow in pipeline.workflows:
             lines.append(f"  workflow {workflow.name}: {_styled(workflow.status, workflow.status, color)}")
             for job in workflow.jobs:
-                if job.status in ("success", "blocked"):
+                if job.status in ("success", "blocked") and not job.tests:
                     continue
                 lines.append(f"    {job.name}: {_styled(job.status, job.status, color)}")
+                if job.tests:
+                    failing = job.failed_tests
+                    lines.append(f"      stored {len(job.tests)} test result(s), {len(failing)} failing")
+                    for test in failing[:output_lines]:
+                        message = (test.message or "").strip().split("\n", 1)[0]
+                        lines.append(f"        {_clip(f'{test.classname} {test.name}: {message}', width - 10)}")
                 for step in job.failed_steps:
                     lines.append(f"      step {_clip(step.name, 60)!r} failed; its last lines:")
                     tail = [line for line in step.output.splitlines() if line.strip()][-output_lines:]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from cb_helper.rehearse.execution import StepResult
+from cb_helper.sim.model import TestResult
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ class JobResult:
     started: Optional[float] = None
     stopped: Optional[float] = None
     steps: list[StepResult] = field(default_factory=list)
+    #: The test results the job stored (store_test_results), as the simulator holds them.
+    tests: list[TestResult] = field(default_factory=list)
+
+    @property
+    def failed_tests(self) -> list[TestResult]:
+        return [t for t in self.tests if t.result not in ("success", "skipped")]
 
     @property
     def failed_steps(self) -> list[StepResult]:
