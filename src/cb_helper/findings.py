@@ -163,8 +163,8 @@ def summary_lines(verdict: Verdict, findings: Findings, width: Optional[int] = N
         return [f"{name}: no failing tests reported by its jobs"] if verdict.conclusion == "failed" else []
     more = "at least " if findings.capped else ""
     shown = failures[:SCREEN_TESTS]
-    count = f"{more}{len(failures)} failing test{'s' if len(failures) != 1 else ''}"
-    lines = [f"{name}: {count}" + (f", the first {len(shown)}:" if len(shown) < len(failures) else ":")]
+    counted = f"{more}{len(failures)} failing test{'s' if len(failures) != 1 else ''}"
+    lines = [f"{name}: {counted}" + (f", the first {len(shown)}:" if len(shown) < len(failures) else ":")]
     for job, test in shown:
         where = test.file or test.classname
         head = f"  {job.name}: {test.name}" + (f" ({where})" if where else "")

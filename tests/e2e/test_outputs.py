@@ -64,7 +64,9 @@ def rehearse(orb: Path, paths: dict[str, Path]) -> tuple[RehearsalResult, Any, l
         check = result.pipeline(A).job(CHECK)
         stored = run.state.tests_of(A, check.number) if check.number else []
         b_jobs = {job.name: job.number for job in result.pipeline(B).workflow().jobs}
-        artifacts = [a.path for a in run.state.artifacts_of(B, b_jobs["circleback/circle_back"]) or []]
+        circled = b_jobs["circleback/circle_back"]
+        assert circled is not None, describe(result)
+        artifacts = [a.path for a in run.state.artifacts_of(B, circled) or []]
         return result, stored, artifacts
 
 
