@@ -1,11 +1,12 @@
 """``make demo``: rehearse the circleback with the orb's own examples, on this machine.
 
-Three scenarios, each a project A (the orb's trigger_and_wait_for_downstream example) and a project B:
-B's tests pass (B circles back from post-steps); B's tests fail (B circles back from a final
-circle_back job); B's workflow is canceled before it can circle back, so A would hold until a sweep
-releases it. Prints a timeline of each and exits 0 only when all behaved as they should: A passes
-with a passing B, fails naming B's failed jobs with a failing B, fails saying B was canceled once
-the sweep released it, and its hold is never billed.
+Three scenarios, each a project A and a project B from the orb's examples: B's tests pass and B
+circles back with an image digest that A's deploy job uses; two of B's tests fail and A's check
+lists them (and stores them as its own test results); B's workflow is canceled before it can circle
+back, so A would hold until a sweep releases it. Prints a timeline of each and exits 0 only when all
+behaved as they should: A passes and deploys B's digest with a passing B, fails naming B's failed
+job and failing tests with a failing B, fails saying B was canceled once the sweep released it, and
+its hold is never billed.
 """
 
 from __future__ import annotations
@@ -41,11 +42,29 @@ A = "gh/acme/project-a"
 B = "gh/acme/project-b"
 HOLD = "wait-for-triggered-pipeline"
 CHECK = "check-project-b"
+DIGEST = "sha256:9b2c41f0e7d86a35c1f4b0a2d7e9c8b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0"
+#: B's tests write a JUnit report; with a failing outcome, two of the unit tests fail.
 RUN_TESTS = """#!/usr/bin/env bash
-echo "running ${1:-all} tests"
+suite="${1:-all}"
+echo "running $suite tests"
 outcome="$(cat "$(dirname "$0")/outcome")"
 if [ "$outcome" = hang ]; then sleep 60; fi
-exit "$outcome"
+failures=""
+if [ "$outcome" != 0 ] && [ "$suite" != integration ]; then
+  failures='<testcase name="test_total_includes_tax" classname="cart" file="tests/test_cart.py">
+<failure message="AssertionError: expected 10.80, got 10.00">assert total == 10.80</failure></testcase>
+<testcase name="test_discount_rounding" classname="cart" file="tests/test_cart.py">
+<failure message="AssertionError: 3.33 != 3.34">assert discount == 3.34</failure></testcase>'
+fi
+mkdir -p test-results
+cat > "test-results/$suite.xml" <<XML
+<testsuite name="$suite">
+<testcase name="test_smoke" classname="$suite" file="tests/test_smoke.py"/>$failures</testsuite>
+XML
+if [ -n "$failures" ]; then exit "$outcome"; fi
+"""
+BUILD_IMAGE = f"""#!/usr/bin/env bash
+echo "{DIGEST}"
 """
 
 
@@ -56,12 +75,23 @@ class Scenario:
     exit_code: str  # what B's tests exit with ("hang": they run until canceled)
     expected: str  # A's expected workflow status
     cancel_b: bool = False  # cancel B's whole workflow as its tests start; a sweep then releases A
+    upstream: str = "trigger_and_wait_for_downstream"  # A's example
 
 
 SCENARIOS = (
-    Scenario("B's tests pass; B circles back from post-steps", "circle_back_with_post_steps", "0", "success"),
     Scenario(
-        "B's tests fail; B circles back from a final circle_back job", "circle_back_with_final_job", "1", "failed"
+        "B's tests pass; B circles back with an image digest, and A's deploy job uses it",
+        "circle_back_with_outputs",
+        "0",
+        "success",
+        upstream="deploy_with_downstream_outputs",
+    ),
+    Scenario(
+        "Two of B's tests fail; A's check lists them and stores them as its own test results",
+        "circle_back_with_outputs",
+        "1",
+        "failed",
+        upstream="deploy_with_downstream_outputs",
     ),
     Scenario(
         "B's workflow is canceled before it circles back; the sweep releases A",
@@ -74,12 +104,13 @@ SCENARIOS = (
 
 
 def _projects(orb: dict[str, Any], scenario: Scenario, root: Path) -> dict[str, Path]:
-    upstream = localize(example_config(orb, "trigger_and_wait_for_downstream"), root)
+    upstream = localize(example_config(orb, scenario.upstream), root)
     downstream = declare(example_config(orb, scenario.example), CIRCLEBACK_PARAMETER)
     b_dir = root / "project-b"
     b_config = write_config(downstream, b_dir)
-    (b_dir / "run-tests.sh").write_text(RUN_TESTS, encoding="utf-8")
-    (b_dir / "run-tests.sh").chmod(0o755)
+    for name, script in (("run-tests.sh", RUN_TESTS), ("build-image.sh", BUILD_IMAGE)):
+        (b_dir / name).write_text(script, encoding="utf-8")
+        (b_dir / name).chmod(0o755)
     (b_dir / "outcome").write_text(scenario.exit_code, encoding="utf-8")
     return {A: write_config(upstream, root / "project-a"), B: b_config}
 
@@ -95,7 +126,11 @@ def _verdict(result: RehearsalResult, scenario: Scenario) -> tuple[list[str], li
     verdict = next((s for s in check.steps if s.name == "Check the downstream pipeline"), None)
     lines = [f"A's verdict: {CHECK} {check.status}" + (f" (exit {verdict.exit_code})" if verdict else "")]
     if verdict is not None:
-        lines.extend(f"  {line.strip()}" for line in verdict.output.splitlines() if "failed job:" in line)
+        lines.extend(f"  {line.strip()}" for line in verdict.output.splitlines() if _from_b(line))
+    stored = check.failed_tests
+    if stored:
+        lines.append(f"A's check stored {len(stored)} failing test(s) of B: {', '.join(t.name for t in stored)}")
+    lines.extend(_deployed(result))
     held = a.hold_seconds(result.elapsed)
     billable = result.billable_while_waiting(A)
     lines.append(f"A held {held:.2f}s on {HOLD}; billable while waiting: {billable:.2f}s")
@@ -115,7 +150,42 @@ def _verdict(result: RehearsalResult, scenario: Scenario) -> tuple[list[str], li
             problems.append("A's check did not name B's failed jobs")
     if billable > 0:
         problems.append(f"A was billed {billable:.2f}s while waiting")
+    if scenario.upstream == "deploy_with_downstream_outputs":
+        problems.extend(_outputs_problems(result, scenario, verdict.output if verdict else ""))
     return lines, problems
+
+
+def _from_b(line: str) -> bool:
+    """A line of A's check that tells what B found: failed jobs, failing tests, outputs, tests passed."""
+    text = line.strip()
+    return (
+        "failed job:" in text
+        or text.startswith(("project-b:", "unit-tests:", "integration-tests:", "exported to later steps:"))
+        or " sent " in text
+    )
+
+
+def _deployed(result: RehearsalResult) -> list[str]:
+    deploy = next((j for j in result.pipeline(A).workflow().jobs if j.name == "deploy"), None)
+    if deploy is None:
+        return []
+    said = [line.strip() for line in deploy.output().splitlines() if line.startswith("deploying image")]
+    return [f"A's deploy job: {said[0]}" if said else f"A's deploy job: {deploy.status}"]
+
+
+def _outputs_problems(result: RehearsalResult, scenario: Scenario, verdict: str) -> list[str]:
+    """What B sent back must reach A: the digest in the deploy job, or the failing tests in A's check."""
+    a = result.pipeline(A)
+    if scenario.expected == "success":
+        deploy = a.job("deploy")
+        return [] if f"deploying image {DIGEST}" in deploy.output() else ["A's deploy job did not use B's digest"]
+    stored = sorted(t.name for t in a.job(CHECK).failed_tests)
+    problems = []
+    if stored != ["test_discount_rounding", "test_total_includes_tax"]:
+        problems.append(f"A's check stored B's failing tests as {stored or 'nothing'}")
+    if "test_total_includes_tax" not in verdict or "test_discount_rounding" not in verdict:
+        problems.append("A's check did not list B's failing tests")
+    return problems
 
 
 def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: bool, width: int) -> bool:
