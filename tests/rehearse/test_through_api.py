@@ -107,3 +107,43 @@ def test_a_cancel_through_the_api_stops_the_running_job_and_the_workflow(tmp_pat
     assert not (shared / "after-any").exists()
     assert len(cancels) == 1
     assert any(e.kind == "workflow_canceled" for e in result.timeline)
+
+
+def test_bash_env_carries_exports_to_later_steps_and_stored_tests_reach_the_api_and_the_report(
+    tmp_path: Path,
+) -> None:
+    from cb_helper.rehearse.report import summary_lines
+
+    config = f"""
+    version: 2.1
+    jobs:
+      check:
+        {JOB}
+        steps:
+          - run: |
+              echo "export DIGEST='sha256:0f1e'" >> "$BASH_ENV"
+              mkdir -p results
+              cat > results/b.xml \\<<EOF
+              <testsuite><testcase classname="cart" name="test_ok"/>
+              <testcase classname="cart" name="test_total"><failure message="expected 42"/></testcase></testsuite>
+              EOF
+          - run: echo "later step sees $DIGEST"
+          - store_test_results: {{path: results}}
+    workflows:
+      main: {{jobs: [check]}}
+    """
+    with _rehearsal(tmp_path, config) as rehearsal:
+        rehearsal.start(A)
+        result = rehearsal.run_until_settled(60)
+        job = result.pipeline(A).job("check")
+        server = rehearsal.server
+        listed = requests.get(
+            f"{server.api_url}/project/{A}/{job.number}/tests", headers={"Circle-Token": server.token}, timeout=5
+        )
+    assert job.status == "success", job.output()
+    assert job.steps[1].output.strip() == "later step sees sha256:0f1e"
+    items = {item["name"]: item for item in listed.json()["items"]}
+    assert (items["test_ok"]["result"], items["test_ok"]["message"]) == ("success", "")  # a string, never null
+    assert (items["test_total"]["result"], items["test_total"]["message"]) == ("failure", "expected 42")
+    report = "\n".join(summary_lines(result, width=100))
+    assert "    check: success\n      stored 2 test result(s), 1 failing\n        cart test_total: expected 42" in report
