@@ -114,7 +114,8 @@ def parse_outputs(text: str) -> dict[str, Value]:
                 raise ValueError(f"the value of {key!r} holds a control character (a newline?)")
             values[key] = value
         else:
-            raise ValueError(f"the value of {key!r} is {type(value).__name__}, not a string, number or boolean")
+            kind = {dict: "an object", list: "an array", type(None): "null"}.get(type(value), type(value).__name__)
+            raise ValueError(f"the value of {key!r} is {kind}, not a string, number or boolean")
     return values
 
 

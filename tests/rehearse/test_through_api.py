@@ -146,4 +146,6 @@ def test_bash_env_carries_exports_to_later_steps_and_stored_tests_reach_the_api_
     assert (items["test_ok"]["result"], items["test_ok"]["message"]) == ("success", "")  # a string, never null
     assert (items["test_total"]["result"], items["test_total"]["message"]) == ("failure", "expected 42")
     report = "\n".join(summary_lines(result, width=100))
-    assert "    check: success\n      stored 2 test result(s), 1 failing\n        cart test_total: expected 42" in report
+    assert (
+        "    check: success\n      stored 2 test result(s), 1 failing\n        cart test_total: expected 42" in report
+    )
