@@ -11,6 +11,7 @@ import functools
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,19 @@ def run_step(
         **env,
         **extra_env,
     }
-    return subprocess.run(
-        ["bash", "-c", script], env=full_env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_bash(script, env=full_env, timeout=120)
+
+
+def run_bash(
+    script: str, *, env: Mapping[str, str], timeout: float = 120, bash: str = "bash"
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` from a file, as CircleCI runs a step (an argument would hit the kernel's 128 KiB limit)."""
+    with tempfile.TemporaryDirectory(prefix="cb-step-") as tmp:
+        path = Path(tmp) / "step.sh"
+        path.write_text(script, encoding="utf-8")
+        return subprocess.run(
+            [bash, str(path)], env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+        )
 
 
 FAKE_HELPER = """#!{python}

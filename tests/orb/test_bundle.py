@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cb_helper import __version__
-from tests.orb.runstep import packed_orb, run_step, step_environment
+from tests.orb.runstep import packed_orb, run_bash, run_step, step_environment
 from tools.orbkit.bundle import (
     PACKAGE_DIR,
     REQUIREMENTS,
@@ -30,12 +31,7 @@ def test_version_has_one_source() -> None:
 
 
 def test_bundle_writes_the_package_sources_verbatim(tmp_path: Path) -> None:
-    result = subprocess.run(
-        ["bash", "-c", render_preamble() + f'\ncb_bundle_write "{tmp_path}"\n'],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_bash(render_preamble() + f'\ncb_bundle_write "{tmp_path}"\n', env=os.environ)
     assert result.returncode == 0, result.stderr
     files = bundled_files()
     assert Path("cb_helper/cli.py") in files
@@ -102,13 +98,7 @@ def test_without_python_it_points_to_the_circle_back_job(tmp_path: Path) -> None
         old.chmod(0o755)
     env = {**_installer_env(tmp_path), "PATH": f"{bin_dir}:/bin"}
     script, step_env = step_environment("install_helper", {})
-    result = subprocess.run(
-        ["/bin/bash", "-c", script],
-        env={**step_env, **env, "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_bash(script, env={**step_env, **env, "HOME": str(tmp_path)}, bash="/bin/bash")
     assert result.returncode == 2
     assert "python3 3.9 or newer" in result.stderr
     assert "circle_back job" in result.stderr
@@ -136,7 +126,7 @@ def test_bundled_install_runs_the_bundled_helper(tmp_path: Path) -> None:
         "CB_PARAM_SOURCE": "bundled",
         "PYTHONPATH": sysconfig.get_paths()["purelib"],
     }
-    result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300, check=False)
+    result = run_bash(script, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(f"cb-helper {__version__}")
     installed = tmp_path / "install" / "bin" / "cb-helper"
