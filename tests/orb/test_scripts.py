@@ -19,7 +19,7 @@ RECORD = '{"v":1}'  # the scripts pass the record on untouched; cb-helper parses
 
 
 def run_fake(
-    tmp_path: Path, command: str, arguments: dict[str, Any], exit_code: int = 0, step: int = 0
+    tmp_path: Path, command: str, arguments: dict[str, Any], exit_code: int = 0, step: int = 0, bash_env: str = ""
 ) -> tuple[int, list[str]]:
     bin_dir = tmp_path / "bin"
     fake_helper(bin_dir, sys.executable)
@@ -33,6 +33,7 @@ def run_fake(
             "FAKE_EXIT": str(exit_code),
             "CIRCLE_WORKFLOW_ID": WORKFLOW_ID,
             "CIRCLE_TOKEN": SECRET,
+            "BASH_ENV": bash_env,
         },
         step,
     )
@@ -206,3 +207,31 @@ def test_check_status_reads_the_id_file_or_the_id(tmp_path: Path) -> None:
     code, argv = run_fake(tmp_path / "b", "check_status", {"pipeline_id": PIPELINE_ID})
     assert argv[argv.index("--pipeline-id") + 1] == PIPELINE_ID
     assert "--id-file" not in argv
+
+
+@pytest.mark.parametrize("exit_code", [0, 1])
+def test_check_status_writes_outputs_and_junit_and_exports_the_outputs(tmp_path: Path, exit_code: int) -> None:
+    outputs = tmp_path / "workspace" / "outputs"
+    outputs.mkdir(parents=True)
+    (outputs / "outputs.env").write_text("B_image_digest=sha256:0f1e\nB_note='two words'\n")  # as cb-helper writes it
+    bash_env = tmp_path / "bash_env"
+    bash_env.write_text("")
+    arguments = {"outputs_dir": str(outputs), "env_prefix": "B_"}
+    code, argv = run_fake(tmp_path, "check_status", arguments, exit_code, bash_env=str(bash_env))
+    assert code == exit_code  # the verdict's exit status, after the export
+    assert argv[argv.index("--outputs-dir") + 1] == str(outputs)
+    assert argv[argv.index("--env-prefix") + 1] == "B_"
+    assert argv[argv.index("--junit") + 1] == str(tmp_path / "bin" / ".circleback/test-results/downstream-tests.xml")
+    assert bash_env.read_text() == "export B_image_digest=sha256:0f1e\nexport B_note='two words'\n"
+    command = packed_orb()["commands"]["check_status"]
+    assert command["steps"][1] == {"store_test_results": {"path": "<< parameters.test_results_dir >>"}}
+    job = packed_orb()["jobs"]["check_status"]
+    assert job["steps"][-1] == {
+        "persist_to_workspace": {"root": "<< parameters.workspace_root >>", "paths": ["<< parameters.outputs_dir >>"]}
+    }
+
+
+def test_circle_back_passes_the_outputs_file(tmp_path: Path) -> None:
+    code, prove = run_fake(tmp_path, "approve_job", {"upstream": RECORD, "outputs": "~/ws/outputs.json"})
+    assert code == 0
+    assert prove[prove.index("--outputs") + 1] == str(tmp_path / "bin" / "ws" / "outputs.json")

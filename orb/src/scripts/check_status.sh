@@ -18,7 +18,6 @@ args+=(--timeout "${CB_PARAM_TIMEOUT:-900}" --interval "${CB_PARAM_INTERVAL:-5}"
 outputs="${CB_PARAM_OUTPUTS_DIR-}"
 outputs="${outputs/#\~/$HOME}"
 if [ -n "$outputs" ]; then
-  rm -f "$outputs/outputs.json" "$outputs/outputs.env"
   args+=(--outputs-dir "$outputs" --env-prefix "${CB_PARAM_ENV_PREFIX-}")
 fi
 results="${CB_PARAM_TEST_RESULTS_DIR-}"
