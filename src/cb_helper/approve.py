@@ -86,25 +86,8 @@ def approve_hold(
     while True:
         workflow, job = _pick(client, candidates, job_name)
         status = job.get("status")
-        if status == "on_hold":
-            return approve_job(client, workflow, job)
-        if status == "success":
-            log.info("job %s in workflow %s was already approved", job_name, workflow.get("id"))
-            return ApprovalResult(workflow, job, "already_approved")
-        if status in UPSTREAM_STOPPED:
-            # Nobody waits any more: the downstream's own result should not turn red because of it.
-            log.warning(
-                "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved",
-                job_name,
-                workflow.get("id"),
-                status,
-            )
-            return ApprovalResult(workflow, job, "upstream_stopped")
-        if status not in JOB_PENDING:
-            raise Refused(
-                f"approval job {job_name!r} in workflow {workflow.get('name')!r} ({workflow.get('id')}) is "
-                f"{status}; nothing to approve"
-            )
+        if status == "on_hold" or status not in JOB_PENDING:
+            return _act_on(client, workflow, job)
         # blocked/queued: the jobs it requires (e.g. the trigger job itself) have not finished yet.
         if on_progress:
             on_progress(f"approval job {job_name!r} is {status}; waiting until it is on hold")
@@ -174,22 +157,30 @@ def approve_record(
             f"the record is not proven: no job that {record.hold!r} in workflow {record.workflow_id} requires stored "
             f"a handoff of this record naming pipeline {downstream_pipeline_id}; nothing approved"
         )
+    if status == "on_hold" and dry_run:
+        return ApprovalResult(workflow, hold, "proven")
+    return _act_on(client, workflow, hold)
+
+
+def _act_on(client: CircleCIClient, workflow: dict[str, Any], job: dict[str, Any]) -> ApprovalResult:
+    """Approve a hold that is ``on_hold``; report one already approved or that the upstream stopped waiting on."""
+    status, name = job.get("status"), job.get("name")
     if status == "on_hold":
-        if dry_run:
-            return ApprovalResult(workflow, hold, "proven")
-        return approve_job(client, workflow, hold)
+        return approve_job(client, workflow, job)
     if status == "success":
-        log.info("job %s in workflow %s was already approved", record.hold, record.workflow_id)
-        return ApprovalResult(workflow, hold, "already_approved")
+        log.info("job %s in workflow %s was already approved", name, workflow.get("id"))
+        return ApprovalResult(workflow, job, "already_approved")
     if status in UPSTREAM_STOPPED:
+        # Nobody waits any more: the downstream's own result should not turn red because of it.
         log.warning(
             "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved",
-            record.hold,
-            record.workflow_id,
+            name,
+            workflow.get("id"),
             status,
         )
-        return ApprovalResult(workflow, hold, "upstream_stopped")
-    raise Refused(f"approval job {record.hold!r} in workflow {record.workflow_id} is {status}; nothing to approve")
+        return ApprovalResult(workflow, job, "upstream_stopped")
+    where = f"{workflow.get('name')!r} ({workflow.get('id')})" if workflow.get("name") else str(workflow.get("id"))
+    raise Refused(f"approval job {name!r} in workflow {where} is {status}; nothing to approve")
 
 
 def write_receipt(
