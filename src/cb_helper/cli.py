@@ -364,6 +364,7 @@ def approve(
         cb-helper approve --upstream "$CIRCLEBACK" --downstream-pipeline-id "$CIRCLE_PIPELINE_ID"
     """
     from cb_helper import approve as circle_back
+    from cb_helper import receipt as receipts
     from cb_helper.polling import Poller
     from cb_helper.record import parse_record
     from cb_helper.render import to_json
@@ -377,14 +378,14 @@ def approve(
     _positive(hold_timeout, "--hold-timeout")
     poller = Poller(timeout=hold_timeout, interval=2, max_interval=10)
     if from_receipt is not None:
-        receipt = circle_back.read_receipt(from_receipt)
+        receipt = receipts.read_receipt(from_receipt)
         if receipt.get("outcome") == "not_triggered":
             click.echo("the receipt says: not triggered by an upstream, nothing to approve", err=True)
             if as_json:
                 click.echo(to_json(receipt))
             return
         client = make_client(host, token_env)
-        result = circle_back.approve_receipt(client, receipt)
+        result = receipts.approve_receipt(client, receipt)
         _report_approval(result, as_json)
         return
     if upstream is not None:
@@ -395,7 +396,7 @@ def approve(
         if record is None:
             click.echo("no circleback record: not triggered by an upstream, nothing to approve", err=True)
             if receipt_target is not None:
-                circle_back.write_receipt(receipt_target, None, None, None)
+                receipts.write_receipt(receipt_target, None, None, None)
             if as_json:
                 click.echo(to_json({"outcome": "not_triggered", "approved": False, "already_approved": False}))
             return
@@ -414,7 +415,7 @@ def approve(
                 dry_run=prove_only,
             )
         if receipt_target is not None:
-            circle_back.write_receipt(receipt_target, result, record, own)
+            receipts.write_receipt(receipt_target, result, record, own)
         _report_approval(result, as_json)
         return
     workflow_id = (workflow_id or "").strip() or None
