@@ -98,7 +98,7 @@ def _verdict(result: RehearsalResult, scenario: Scenario) -> tuple[list[str], li
     return lines, problems
 
 
-def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: bool, width: int) -> bool:
+def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: bool, width: Optional[int]) -> bool:
     click.echo(click.style(f"== {scenario.title}", bold=True) if color else f"== {scenario.title}")
     with Rehearsal(_projects(orb, scenario, root), orbs={"circleback": orb}, contexts={"circleci-api": {}}) as run:
         run.start(A)

@@ -80,7 +80,7 @@ def approve_hold(
         if status == "on_hold":
             return _approve(client, workflow, job)
         if status == "success":
-            log.info("job %s in workflow %s was already approved", job_name, workflow.get("id"))
+            log.debug("job %s in workflow %s was already approved", job_name, workflow.get("id"))
             return ApprovalResult(workflow, job, "already_approved")
         if status in UPSTREAM_STOPPED:
             # Nobody waits any more: the downstream's own result should not turn red because of it.

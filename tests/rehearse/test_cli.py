@@ -113,3 +113,25 @@ def test_env_files(tmp_path: Path) -> None:
     bad.write_text("A=1\nnot a line\n", encoding="utf-8")
     with pytest.raises(BadInput, match=r"bad\.env:2: 'not a line' is not NAME=VALUE"):
         read_env_file(bad)
+
+
+def test_lines_are_never_clipped_when_not_on_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    job = "integration-" + "x" * 110
+    said = "the-end-of-a-long-line-" + "y" * 120
+    config = f"""
+version: 2.1
+jobs:
+  {job}:
+    docker: [{{image: cimg/base:current}}]
+    steps:
+      - run: {{name: say, command: 'echo {said}; exit 1'}}
+workflows:
+  main:
+    jobs: [{job}]
+"""
+    write_project(tmp_path, "app", config)
+    assert main(["rehearse", "--project", f"gh/acme/app={tmp_path / 'app'}"]) == 1
+    out = capsys.readouterr().out
+    assert f"{job}: failed" in out  # the timeline keeps the status at the end of a long line
+    assert f"| {said}" in out
+    assert "..." not in out

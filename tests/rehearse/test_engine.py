@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from cb_helper.errors import BadInput
 from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
@@ -219,6 +220,20 @@ def test_an_api_trigger_runs_the_target_config(tmp_path: Path) -> None:
     assert pipeline.workflows == []
 
 
+def test_a_project_outside_the_rehearsal_is_not_found(tmp_path: Path) -> None:
+    with rehearse(tmp_path, {A: "version: 2.1\nworkflows: {}\n"}) as rehearsal:
+        server = rehearsal.server
+        answer = requests.post(
+            f"{server.url}/api/v2/project/gh/acme/elsewhere/pipeline",
+            json={"branch": "main"},
+            headers={"Circle-Token": server.token},
+            timeout=10,
+        )
+    assert (answer.status_code, answer.json()) == (404, {"message": "Project not found"})
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "rehearse.md").read_text(encoding="utf-8")
+    assert "outside the rehearsal answers 404 `Project not found`" in " ".join(docs.split())
+
+
 def test_a_broken_config_errors_only_its_pipeline(tmp_path: Path) -> None:
     with rehearse(tmp_path, {A: "version: 2.1\nworkflows: {}\n", B: "version: 2.1\njobs: [\n"}) as rehearsal:
         broken = rehearsal.state.trigger_pipeline(B)
@@ -326,7 +341,7 @@ def test_artifacts_test_results_contexts_and_masking(tmp_path: Path) -> None:
     assert sorted(a.path for a in artifacts) == ["out/index.html", "out/junit/results.xml"]
     assert all(a.url.startswith("file://") for a in artifacts)
     assert tests is not None
-    assert sorted((t.name, t.result, t.message) for t in tests) == [("bad", "failure", "boom"), ("ok", "success", None)]
+    assert sorted((t.name, t.result, t.message) for t in tests) == [("bad", "failure", "boom"), ("ok", "success", "")]
 
 
 def test_a_silent_step_times_out(tmp_path: Path) -> None:

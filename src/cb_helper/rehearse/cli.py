@@ -171,7 +171,7 @@ def rehearse(
           --project gh/acme/project-a=a/.circleci/config.yml --project gh/acme/project-b=b
     """
     from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
-    from cb_helper.rehearse.report import event_line, exit_status, summary_lines
+    from cb_helper.rehearse.report import event_line, exit_status, summary_lines, terminal_width
     from cb_helper.rehearse.timeline import Event
 
     parsed = [_project(value) for value in projects]
@@ -194,12 +194,13 @@ def rehearse(
     }
     stream = sys.stderr if as_json else sys.stdout
     color = stream.isatty()
+    width = terminal_width(stream)  # None in a log or a pipe: lines are never clipped there
     lock = threading.Lock()
 
     def live(event: Event) -> None:
         if show_steps or event.kind != "step_finished":
             with lock:
-                click.echo(event_line(event, color=color), file=stream, color=color)
+                click.echo(event_line(event, color=color, width=width), file=stream, color=color)
 
     with Rehearsal(
         specs,
@@ -220,7 +221,7 @@ def rehearse(
         click.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
     else:
         click.echo("")
-        for line in summary_lines(result, color=color):
+        for line in summary_lines(result, color=color, width=terminal_width(sys.stdout)):
             click.echo(line, color=color)
     code = exit_status(started, result.outcome)
     if code:

@@ -35,9 +35,9 @@ def sim() -> None:
 def serve(port: int, host: str, page_size: int, projects: tuple[str, ...], quiet: bool) -> None:
     """Serve the simulator until Ctrl-C or SIGTERM; print its URL and a token to use.
 
+    \b
     Example:
-
-        cb-helper sim serve --port 8080 --project gh/acme/project-a --project gh/acme/project-b
+      cb-helper sim serve --port 8080 --project gh/acme/project-a --project gh/acme/project-b
     """
     state = SimState(page_size=page_size)
     for slug in projects:
