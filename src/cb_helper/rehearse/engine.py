@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Optional, Union
@@ -24,26 +23,12 @@ from cb_helper.rehearse.errors import ConfigError, ConfigFetchError
 from cb_helper.rehearse.pipelines import PipelineRun, Planner, WorkflowRun
 from cb_helper.rehearse.project import OrbSource
 from cb_helper.rehearse.runs import JobRunner
+from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import Event, RehearsalResult
 from cb_helper.sim import SimEvent, SimServer, SimState
 from cb_helper.vocabulary import JOB_TERMINAL, ProjectSlug
 
-
-@dataclass(frozen=True)
-class ProjectSpec:
-    """A project to rehearse: its config, the directory ``checkout`` copies, and its branches."""
-
-    config: Path
-    directory: Optional[Path] = None
-    branches: tuple[str, ...] = ("main",)
-
-    @property
-    def source(self) -> Path:
-        if self.directory is not None:
-            return self.directory
-        parent = self.config.resolve().parent
-        return parent.parent if parent.name == ".circleci" else parent
-
+__all__ = ["ProjectInput", "ProjectSpec", "Rehearsal"]
 
 ProjectInput = Union[ProjectSpec, Path, str]
 

@@ -16,12 +16,12 @@ from cb_helper.rehearse.files import Workspace
 from cb_helper.rehearse.parameters import bind_pipeline
 from cb_helper.rehearse.plan import JobPlan, PipelinePlan, WorkflowPlan
 from cb_helper.rehearse.project import OrbSource, ProjectConfig, load_project
+from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import JobResult, PipelineResult, WorkflowResult
 from cb_helper.rehearse.workflows import pipeline_values, plan_pipeline
 from cb_helper.sim import SimState
 
 if TYPE_CHECKING:
-    from cb_helper.rehearse.engine import ProjectSpec
     from cb_helper.sim.model import Pipeline
 
 

@@ -17,12 +17,12 @@ from cb_helper.rehearse.files import WRITE_LOCK, TestCase, Workspace
 from cb_helper.rehearse.jobenv import build_environment, circleci_variables
 from cb_helper.rehearse.pipelines import JobRun, PipelineRun, WorkflowRun
 from cb_helper.rehearse.plan import JobPlan, WorkflowPlan
+from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import Event
 from cb_helper.sim import SimState
 from cb_helper.vocabulary import JOB_FAILED, JOB_TERMINAL, WORKFLOW_TERMINAL
 
 if TYPE_CHECKING:
-    from cb_helper.rehearse.engine import ProjectSpec
     from cb_helper.sim.model import Pipeline
 
 Done = Callable[[str, str, JobOutcome], None]
