@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -305,6 +307,75 @@ def test_a_rerun_from_failed_runs_the_new_workflow(tmp_path: Path, shared: Path)
     rerun = pipeline.workflow()
     assert rerun.job("setup").number == old.job("setup").number  # carried over, not run again
     assert rerun.job("flaky").steps[0].output.strip() == "passed"
+
+
+def test_the_same_job_number_in_two_projects_keeps_two_sets_of_artifacts(tmp_path: Path) -> None:
+    def config(word: str) -> str:
+        return f"""
+    version: 2.1
+    jobs:
+      build:
+        {JOB}
+        steps:
+          - run: echo {word} > report.txt
+          - store_artifacts: {{path: report.txt}}
+    workflows:
+      main: {{jobs: [build]}}
+    """
+
+    with rehearse(tmp_path, {A: config("from-a"), B: config("from-b")}) as rehearsal:
+        rehearsal.start(A)
+        rehearsal.start(B)
+        result = rehearsal.run_until_settled(30)
+        numbers = {slug: result.pipeline(slug).job("build").number for slug in (A, B)}
+        assert numbers[A] == numbers[B] == 1
+        texts = {}
+        for slug in (A, B):
+            [artifact] = rehearsal.state.artifacts_of(slug, 1) or []
+            texts[slug] = Path(urlparse(artifact.url).path).read_text(encoding="utf-8").strip()
+    assert texts == {A: "from-a", B: "from-b"}
+
+
+def test_each_job_gets_its_own_tmp_for_parameter_defaults(tmp_path: Path) -> None:
+    shared = f"/tmp/cb-rehearse-test-{uuid.uuid4().hex}"
+    config = f"""
+    version: 2.1
+    jobs:
+      write:
+        parameters:
+          root: {{type: string, default: {shared}/files}}
+        {JOB}
+        steps:
+          - run: mkdir -p << parameters.root >> && echo "$CIRCLE_JOB" > << parameters.root >>/who && pwd
+          - persist_to_workspace: {{root: << parameters.root >>, paths: [who]}}
+      read:
+        parameters:
+          root: {{type: string, default: {shared}}}
+        {JOB}
+        steps:
+          - attach_workspace: {{at: << parameters.root >>}}
+          - run: cat << parameters.root >>/who
+    workflows:
+      main:
+        jobs:
+          - write: {{name: one}}
+          - write: {{name: two}}
+          - read: {{requires: [one]}}
+          - write: {{name: given, root: {tmp_path}/given}}
+    """
+    with rehearse(tmp_path, {A: config}) as rehearsal:
+        rehearsal.start(A)
+        result = rehearsal.run_until_settled(30)
+        workdir = rehearsal.workdir
+        pipeline = result.pipeline(A)
+        assert [job.status for job in pipeline.workflow().jobs] == ["success"] * 4
+        mine = workdir / "tmp" / "gh" / "acme" / "project-a" / "pipeline-1" / "main"
+        name = Path(shared).name  # /tmp/<name> of the job becomes <its own directory>/<name>
+        assert (mine / "one" / name / "files" / "who").read_text(encoding="utf-8") == "one\n"
+        assert (mine / "two" / name / "files" / "who").read_text(encoding="utf-8") == "two\n"
+        assert pipeline.job("read").steps[-1].output.strip() == "one"
+    assert (tmp_path / "given" / "who").read_text(encoding="utf-8") == "given\n"  # a value given is kept
+    assert not Path(shared).exists()
 
 
 def test_artifacts_test_results_contexts_and_masking(tmp_path: Path) -> None:

@@ -77,7 +77,7 @@ class Rehearsal:
         self._on_event = on_event
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._closed = False
-        self.planner = Planner(specs, orbs or {}, contexts or {})
+        self.planner = Planner(specs, orbs or {}, contexts or {}, tmp_root=self._root / "tmp")
         self.runner = JobRunner(
             state=self.state,
             root=self._root,

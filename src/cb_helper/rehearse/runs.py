@@ -248,7 +248,8 @@ class JobRunner:
         spec = self.specs.get(slug)
 
         def artifact(path: str, file: Path) -> None:
-            target = self.root / "artifacts" / str(number) / path
+            # Job numbers count per project: A's job 1 and B's job 1 are different jobs.
+            target = self.root / "artifacts" / Path(*slug.split("/")) / str(number) / path
             target.parent.mkdir(parents=True, exist_ok=True)
             with WRITE_LOCK:
                 shutil.copy2(file, target)
