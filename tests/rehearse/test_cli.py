@@ -135,3 +135,35 @@ workflows:
     assert f"{job}: failed" in out  # the timeline keeps the status at the end of a long line
     assert f"| {said}" in out
     assert "..." not in out
+
+
+def test_the_installed_orb_is_used_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cb_helper.rehearse import cli as rehearse_cli
+
+    missing = tmp_path / "none" / "circleback.yml"
+    monkeypatch.setattr(rehearse_cli, "PACKAGED_ORB", missing)
+    write_project(tmp_path, "app", "version: 2.1\norbs:\n  circleback: circleback/circleback@0.1\nworkflows: {}\n")
+    args = ["rehearse", "--orb", "circleback", "--project", f"gh/acme/app={tmp_path / 'app'}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cb-helper: error: --orb circleback: this installation carries no packed orb")
+    assert len(err.strip().splitlines()) == 1
+    shipped = tmp_path / "circleback.yml"
+    shipped.write_text("version: 2.1\ndescription: shipped\ncommands:\n  hello:\n    steps: [{run: echo hi}]\n")
+    monkeypatch.setattr(rehearse_cli, "PACKAGED_ORB", shipped)
+    config = """
+version: 2.1
+orbs:
+  circleback: circleback/circleback@0.1
+jobs:
+  build:
+    docker: [{image: cimg/base:current}]
+    steps: [circleback/hello]
+workflows:
+  main: {jobs: [build]}
+"""
+    write_project(tmp_path, "app", config)
+    assert main(args) == 0
+    assert "gh/acme/app #1: success" in capsys.readouterr().out

@@ -67,13 +67,26 @@ def _contexts(values: Sequence[str]) -> dict[str, dict[str, str]]:
     return contexts
 
 
+#: The packed circleback orb of this version, put into the wheel when the package is built.
+PACKAGED_ORB = Path(__file__).resolve().parents[1] / "orb" / "circleback.yml"
+
+
 def _orbs(values: Sequence[str]) -> dict[str, Path]:
     orbs: dict[str, Path] = {}
     for value in values:
+        if value == "circleback":  # the orb shipped with this installation
+            if not PACKAGED_ORB.is_file():
+                raise BadInput(
+                    "--orb circleback: this installation carries no packed orb (a source checkout: run "
+                    "'python -m tools.orbkit pack' and give --orb circleback=dist/orb.yml)"
+                )
+            orbs[value] = PACKAGED_ORB
+            continue
         name, sep, location = value.partition("=")
         if not sep or not name or not Path(location).is_file():
             raise BadInput(
-                f"--orb {value!r} is not NAME=FILE with an existing packed orb (e.g. circleback=dist/orb.yml)"
+                f"--orb {value!r} is not NAME=FILE with an existing packed orb (e.g. circleback=dist/orb.yml), "
+                "nor circleback (the orb installed with cb-helper)"
             )
         orbs[name] = Path(location)
     return orbs
@@ -93,7 +106,8 @@ def _orbs(values: Sequence[str]) -> dict[str, Path]:
     "orbs",
     multiple=True,
     metavar="NAME=FILE",
-    help="A packed orb, used where a config imports NAME (or its registry name). Repeatable.",
+    help="A packed orb, used where a config imports NAME (or its registry name); plain 'circleback' is the orb "
+    "installed with cb-helper. Repeatable.",
 )
 @click.option(
     "--context",
@@ -167,7 +181,7 @@ def rehearse(
     Example:
 
     \b
-        cb-helper rehearse --orb circleback=dist/orb.yml --context circleci-api \\
+        cb-helper rehearse --orb circleback --context circleci-api \\
           --project gh/acme/project-a=a/.circleci/config.yml --project gh/acme/project-b=b
     """
     from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
