@@ -98,4 +98,4 @@ def test_the_help_example_is_one_unbroken_command() -> None:
     result = CliRunner().invoke(cli, ["sim", "serve", "--help"], terminal_width=80)
     assert result.exit_code == 0
     example = [line.strip() for line in result.output.splitlines() if "cb-helper sim serve --port" in line]
-    assert example == ["cb-helper sim serve --port 8080 --project gh/acme/project-a --project gh/acme/project-b"]
+    assert example == ["cb-helper sim serve --port 8080 --project gh/acme/project-a=a --project gh/acme/project-b"]

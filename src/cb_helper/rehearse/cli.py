@@ -19,7 +19,8 @@ from cb_helper.vocabulary import ProjectSlug, merge_parameters
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def _project(value: str) -> tuple[str, Path]:
+def project_config(value: str) -> tuple[str, Path]:
+    """``SLUG=PATH`` to the slug and its config file (PATH may be the project's directory)."""
     slug, sep, location = value.partition("=")
     if not sep or not location:
         raise BadInput(f"--project {value!r} is not SLUG=PATH (expected e.g. gh/acme/api=api/.circleci/config.yml)")
@@ -57,7 +58,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def _contexts(values: Sequence[str]) -> dict[str, dict[str, str]]:
+def contexts_of(values: Sequence[str]) -> dict[str, dict[str, str]]:
     contexts: dict[str, dict[str, str]] = {}
     for value in values:
         name, sep, location = value.partition("=")
@@ -71,7 +72,7 @@ def _contexts(values: Sequence[str]) -> dict[str, dict[str, str]]:
 PACKAGED_ORB = Path(__file__).resolve().parents[1] / "orb" / "circleback.yml"
 
 
-def _orbs(values: Sequence[str]) -> dict[str, Path]:
+def orbs_of(values: Sequence[str]) -> dict[str, Path]:
     orbs: dict[str, Path] = {}
     for value in values:
         if value == "circleback":  # the orb shipped with this installation
@@ -188,7 +189,7 @@ def rehearse(
     from cb_helper.rehearse.report import event_line, exit_status, summary_lines, terminal_width
     from cb_helper.rehearse.timeline import Event
 
-    parsed = [_project(value) for value in projects]
+    parsed = [project_config(value) for value in projects]
     slugs = [slug for slug, _ in parsed]
     start = start_project or slugs[0]
     if start not in slugs:
@@ -197,8 +198,8 @@ def rehearse(
         if not _ENV_NAME.match(name):
             raise BadInput(f"--token-env {name!r} is not an environment variable name")
     parameters = merge_parameters(pairs, parameters_json)
-    orb_files = _orbs(orbs)
-    context_values = _contexts(contexts)
+    orb_files = orbs_of(orbs)
+    context_values = contexts_of(contexts)
     project_env = read_env_file(env_file) if env_file else {}
     specs = {
         slug: ProjectSpec(

@@ -186,6 +186,16 @@ class Rehearsal:
                 self.record(Event(self.clock(), "stuck", name.split(" ", 1)[0], detail=f"{name} waits for approval"))
         return self.result(outcome, waiting)
 
+    def run_until(self, stop: threading.Event) -> None:
+        """Keep launching triggered pipelines and driving their jobs until ``stop`` is set (a served playground)."""
+        while not stop.is_set():
+            self._advance_all()
+            try:
+                kind, payload = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self._handle(kind, payload)
+
     def result(self, outcome: str = "settled", waiting: Optional[list[str]] = None) -> RehearsalResult:
         """A snapshot of every pipeline as the simulator shows it now."""
         with self._timeline_lock:
