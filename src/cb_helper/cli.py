@@ -661,6 +661,15 @@ def _configure_logging(debug: bool) -> None:
     logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
+def _one_line(exc: click.ClickException) -> str:
+    """A click error as one line; a usage error points to the command's help."""
+    text = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        text += f" (see '{ctx.command_path} --help')"
+    return text
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI and return its exit status (testable without exiting)."""
     args = list(argv) if argv is not None else sys.argv[1:]
@@ -673,7 +682,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         click.echo("cb-helper: aborted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"cb-helper: error: {_one_line(exc)}", err=True)
         return int(ExitStatus.USAGE)
     except CbError as exc:
         if debug:
