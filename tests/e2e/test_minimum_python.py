@@ -44,8 +44,7 @@ version: 2.1
 orbs:
   circleback: circleback/circleback@0.1
 parameters:
-  triggering-pipeline-id: {type: string, default: ""}
-  triggering-workflow-id: {type: string, default: ""}
+  circleback: {type: string, default: ""}
 jobs:
   unit-tests:
     docker: [{image: cimg/base:current}]
@@ -57,8 +56,7 @@ workflows:
       - unit-tests
       - circleback/circle_back:
           context: circleci-api
-          upstream_workflow_id: << pipeline.parameters.triggering-workflow-id >>
-          upstream_pipeline_id: << pipeline.parameters.triggering-pipeline-id >>
+          upstream: << pipeline.parameters.circleback >>
           allowed_projects: gh/acme/project-a
           requires: [{unit-tests: terminal}]
 """
