@@ -3,17 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The package alone (what make demo needs, on every Python the package supports); the dev tools need 3.10+.
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: demo test lint typecheck unit orb-check dist bench clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 ## make demo: rehearse the circleback on the embedded simulator
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/python -m tools.orbkit pack
 	$(BIN)/python -m tools.demo
 

@@ -188,7 +188,7 @@ def _outputs_problems(result: RehearsalResult, scenario: Scenario, verdict: str)
     return problems
 
 
-def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: bool, width: int) -> bool:
+def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: bool, width: Optional[int]) -> bool:
     click.echo(click.style(f"== {scenario.title}", bold=True) if color else f"== {scenario.title}")
     server = SimServer(SimState())
     hook = _cancel_b_when_tests_start(server.state) if scenario.cancel_b else None

@@ -11,21 +11,18 @@ allowed.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, LookupFailed, Refused, WaitTimeout
+from cb_helper.errors import AmbiguousRequest, ApiError, LookupFailed, Refused, WaitTimeout
 from cb_helper.polling import Poller
 from cb_helper.proof import handoffs_for_hold
-from cb_helper.record import RECORD_VERSION, Record
+from cb_helper.record import Record
 from cb_helper.status import oldest_first
-from cb_helper.times import format_time, now
-from cb_helper.vocabulary import JOB_PENDING, is_uuid, same_project
+from cb_helper.vocabulary import JOB_PENDING, same_project
 
 log = logging.getLogger("cb_helper")
 
@@ -86,25 +83,8 @@ def approve_hold(
     while True:
         workflow, job = _pick(client, candidates, job_name)
         status = job.get("status")
-        if status == "on_hold":
-            return approve_job(client, workflow, job)
-        if status == "success":
-            log.info("job %s in workflow %s was already approved", job_name, workflow.get("id"))
-            return ApprovalResult(workflow, job, "already_approved")
-        if status in UPSTREAM_STOPPED:
-            # Nobody waits any more: the downstream's own result should not turn red because of it.
-            log.warning(
-                "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved",
-                job_name,
-                workflow.get("id"),
-                status,
-            )
-            return ApprovalResult(workflow, job, "upstream_stopped")
-        if status not in JOB_PENDING:
-            raise Refused(
-                f"approval job {job_name!r} in workflow {workflow.get('name')!r} ({workflow.get('id')}) is "
-                f"{status}; nothing to approve"
-            )
+        if status == "on_hold" or status not in JOB_PENDING:
+            return _act_on(client, workflow, job)
         # blocked/queued: the jobs it requires (e.g. the trigger job itself) have not finished yet.
         if on_progress:
             on_progress(f"approval job {job_name!r} is {status}; waiting until it is on hold")
@@ -174,92 +154,30 @@ def approve_record(
             f"the record is not proven: no job that {record.hold!r} in workflow {record.workflow_id} requires stored "
             f"a handoff of this record naming pipeline {downstream_pipeline_id}; nothing approved"
         )
+    if status == "on_hold" and dry_run:
+        return ApprovalResult(workflow, hold, "proven")
+    return _act_on(client, workflow, hold)
+
+
+def _act_on(client: CircleCIClient, workflow: dict[str, Any], job: dict[str, Any]) -> ApprovalResult:
+    """Approve a hold that is ``on_hold``; report one already approved or that the upstream stopped waiting on."""
+    status, name = job.get("status"), job.get("name")
     if status == "on_hold":
-        if dry_run:
-            return ApprovalResult(workflow, hold, "proven")
-        return approve_job(client, workflow, hold)
+        return approve_job(client, workflow, job)
     if status == "success":
-        log.info("job %s in workflow %s was already approved", record.hold, record.workflow_id)
-        return ApprovalResult(workflow, hold, "already_approved")
+        log.info("job %s in workflow %s was already approved", name, workflow.get("id"))
+        return ApprovalResult(workflow, job, "already_approved")
     if status in UPSTREAM_STOPPED:
+        # Nobody waits any more: the downstream's own result should not turn red because of it.
         log.warning(
             "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved",
-            record.hold,
-            record.workflow_id,
+            name,
+            workflow.get("id"),
             status,
         )
-        return ApprovalResult(workflow, hold, "upstream_stopped")
-    raise Refused(f"approval job {record.hold!r} in workflow {record.workflow_id} is {status}; nothing to approve")
-
-
-def write_receipt(
-    path: Path,
-    result: Optional[ApprovalResult],
-    record: Optional[Record],
-    downstream_pipeline_id: Optional[str],
-    outputs: Optional[dict[str, Any]] = None,
-) -> None:
-    """What this circle-back proved and did, for the next step and (stored as an artifact) for A's check.
-
-    ``outputs`` (see :mod:`cb_helper.outputs`) travels in the receipt, so A reads B's values with its verdict.
-    """
-    data: dict[str, Any] = {"v": RECORD_VERSION, "written_at": format_time(now())}
-    if outputs is not None:
-        data["outputs"] = outputs
-    if result is None or record is None:
-        data["outcome"] = "not_triggered"
-    else:
-        data.update(result.as_dict())
-        data["upstream"] = record.as_dict()
-        data["downstream_pipeline_id"] = downstream_pipeline_id
-        data["approval_request_id"] = result.job.get("approval_request_id") or result.job.get("id")
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    if outputs is not None:
-        sibling = path.parent / "outputs.json"  # stored beside the receipt: circleback/outputs.json
-        sibling.write_text(json.dumps(outputs.get("values") or {}, indent=2) + "\n", encoding="utf-8")
-
-
-def read_receipt(path: str) -> dict[str, Any]:
-    """A receipt written by :func:`write_receipt`, or :class:`BadInput` naming what is wrong with it."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadInput(
-            f"--from-receipt {path!r} cannot be read ({exc.strerror}); the step that proves the record "
-            "(approve --prove-only) did not write it, so nothing is approved"
-        ) from None
-    except ValueError:
-        raise BadInput(f"--from-receipt {path!r} is not JSON; nothing approved") from None
-    if not isinstance(data, dict) or data.get("v") != RECORD_VERSION or not isinstance(data.get("outcome"), str):
-        raise BadInput(f"--from-receipt {path!r} is not a circle-back receipt; nothing approved")
-    if data["outcome"] == "proven":
-        for key in ("workflow_id", "approval_request_id"):
-            if not is_uuid(data.get(key)):
-                raise BadInput(f"--from-receipt {path!r}: {key} {data.get(key)!r} is not a UUID; nothing approved")
-    return data
-
-
-def approve_receipt(client: CircleCIClient, receipt: dict[str, Any]) -> ApprovalResult:
-    """Approve the hold a ``proven`` receipt names (this job proved it in an earlier step)."""
-    workflow = {
-        "id": receipt.get("workflow_id"),
-        "name": receipt.get("workflow_name"),
-        "pipeline_id": receipt.get("pipeline_id"),
-        "project_slug": receipt.get("project_slug"),
-    }
-    job = {
-        "id": receipt.get("job_id"),
-        "name": receipt.get("job_name"),
-        "approval_request_id": receipt.get("approval_request_id"),
-    }
-    outcome = receipt.get("outcome")
-    if outcome != "proven":
-        if outcome == "upstream_stopped":
-            log.warning("the upstream stopped waiting (hold %s); nothing approved", job["name"])
-        elif outcome == "already_approved":
-            log.info("job %s in workflow %s was already approved", job["name"], workflow["id"])
-        return ApprovalResult(workflow, job, str(outcome))
-    return approve_job(client, workflow, job)
+        return ApprovalResult(workflow, job, "upstream_stopped")
+    where = f"{workflow.get('name')!r} ({workflow.get('id')})" if workflow.get("name") else str(workflow.get("id"))
+    raise Refused(f"approval job {name!r} in workflow {where} is {status}; nothing to approve")
 
 
 def _candidate_workflows(

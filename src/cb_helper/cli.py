@@ -373,6 +373,7 @@ def approve(
         cb-helper approve --upstream "$CIRCLEBACK" --downstream-pipeline-id "$CIRCLE_PIPELINE_ID"
     """
     from cb_helper import approve as circle_back
+    from cb_helper import receipt as receipts
     from cb_helper.polling import Poller
     from cb_helper.record import parse_record
     from cb_helper.render import to_json
@@ -386,14 +387,14 @@ def approve(
     _positive(hold_timeout, "--hold-timeout")
     poller = Poller(timeout=hold_timeout, interval=2, max_interval=10)
     if from_receipt is not None:
-        receipt = circle_back.read_receipt(from_receipt)
+        receipt = receipts.read_receipt(from_receipt)
         if receipt.get("outcome") == "not_triggered":
             click.echo("the receipt says: not triggered by an upstream, nothing to approve", err=True)
             if as_json:
                 click.echo(to_json(receipt))
             return
         client = make_client(host, token_env)
-        result = circle_back.approve_receipt(client, receipt)
+        result = receipts.approve_receipt(client, receipt)
         _report_approval(result, as_json)
         return
     if upstream is not None:
@@ -406,7 +407,7 @@ def approve(
         if record is None:
             click.echo("no circleback record: not triggered by an upstream, nothing to approve", err=True)
             if receipt_target is not None:
-                circle_back.write_receipt(receipt_target, None, None, None)
+                receipts.write_receipt(receipt_target, None, None, None)
             if as_json:
                 click.echo(to_json({"outcome": "not_triggered", "approved": False, "already_approved": False}))
             return
@@ -425,7 +426,7 @@ def approve(
                 dry_run=prove_only,
             )
         if receipt_target is not None:
-            circle_back.write_receipt(receipt_target, result, record, own, _outputs_for_receipt(outputs_file))
+            receipts.write_receipt(receipt_target, result, record, own, _outputs_for_receipt(outputs_file))
         _report_approval(result, as_json)
         return
     workflow_id = (workflow_id or "").strip() or None
@@ -739,6 +740,15 @@ def _configure_logging(debug: bool) -> None:
     logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
+def _one_line(exc: click.ClickException) -> str:
+    """A click error as one line; a usage error points to the command's help."""
+    text = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        text += f" (see '{ctx.command_path} --help')"
+    return text
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI and return its exit status (testable without exiting)."""
     args = list(argv) if argv is not None else sys.argv[1:]
@@ -751,7 +761,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         click.echo("cb-helper: aborted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"cb-helper: error: {_one_line(exc)}", err=True)
         return int(ExitStatus.USAGE)
     except CbError as exc:
         if debug:

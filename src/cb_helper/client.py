@@ -57,14 +57,22 @@ def normalize_host(host: str) -> str:
     if text.endswith(API_PREFIX):
         text = text[: -len(API_PREFIX)]
     parts = urlsplit(text)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.netloc
-        or parts.query
-        or parts.fragment
-        or "@" in parts.netloc
-    ):
+    if "@" in parts.netloc:  # never echo what precedes the "@": it may be a password
+        shown = f"{parts.scheme}://***@{parts.netloc.rpartition('@')[2]}"
+        raise BadInput(
+            f"host {shown!r} carries credentials (expected a URL without user:password@; "
+            "the token is read from the environment)"
+        )
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise BadInput(f"host {host!r} is not an http(s) URL (expected e.g. https://circleci.com)")
+    if not parts.hostname:
+        raise BadInput(f"host {host!r} has no host name (expected e.g. https://circleci.com)")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise BadInput(f"host {host!r} has an invalid port (expected a number from 1 to 65535)")
     return text
 
 

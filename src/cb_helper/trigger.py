@@ -100,11 +100,17 @@ def trigger(client: CircleCIClient, request: TriggerRequest) -> TriggerResult:
     try:
         answer = client.post(request.endpoint(), request.body())
     except AmbiguousRequest as exc:
-        found = _recover(client, request, started)
+        found, problem = _recover(client, request, started)
         if found is None:
+            where = f"{client.base_url}/project/{request.project}/pipeline"
+            outcome = (
+                f"looking for the pipeline it may have created failed ({problem})"
+                if problem
+                else f"no pipeline it could have created was found on {request.project}"
+            )
             raise AmbiguousRequest(
-                f"{exc}; no pipeline it could have created was found on {request.project}. "
-                "Check the project's pipelines before triggering again"
+                f"{exc}; {outcome}. {request.project} may already have been triggered: check its recent pipelines "
+                f"(the project's Pipelines page, or GET {where}) before triggering again"
             ) from None
         log.warning("the trigger's answer was lost, but pipeline %s was created by it; using it", found["id"])
         return TriggerResult(found, recovered=True)
@@ -185,8 +191,14 @@ def _errored_message(pipeline: dict[str, Any]) -> str:
     return head + (": " + "; ".join(texts) if texts else "")
 
 
-def _recover(client: CircleCIClient, request: TriggerRequest, started: datetime) -> Optional[dict[str, Any]]:
-    """After an ambiguous trigger, find the one pipeline this trigger created, if the server did act."""
+def _recover(
+    client: CircleCIClient, request: TriggerRequest, started: datetime
+) -> tuple[Optional[dict[str, Any]], Optional[str]]:
+    """After an ambiguous trigger, find the one pipeline this trigger created, if the server did act.
+
+    Returns the pipeline (or ``None``) and, when the look-up itself failed, why. Nothing escapes from here:
+    whatever fails, the caller must still tell the user that the trigger may have taken effect.
+    """
     try:
         me = client.get("/me")
         login = me.get("login") if isinstance(me, dict) else None
@@ -197,15 +209,14 @@ def _recover(client: CircleCIClient, request: TriggerRequest, started: datetime)
                 break  # newest first: the rest are older still
             if _matches(pipeline, request, login):
                 candidates.append(pipeline)
-    except (ApiError, AmbiguousRequest) as exc:
-        log.warning("could not look for the pipeline the trigger may have created: %s", exc)
-        return None
+    except Exception as exc:  # network errors, API errors, odd answers: none may hide the ambiguity
+        return None, str(exc) or type(exc).__name__
     if len(candidates) == 1:
-        return candidates[0]
+        return candidates[0], None
     if len(candidates) > 1:
         ids = ", ".join(str(p.get("id")) for p in candidates)
         log.warning("several recent pipelines match this trigger (%s); not guessing", ids)
-    return None
+    return None, None
 
 
 def _matches(pipeline: dict[str, Any], request: TriggerRequest, login: Optional[str]) -> bool:

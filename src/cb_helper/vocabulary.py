@@ -130,8 +130,17 @@ def parse_parameters_json(text: str) -> dict[str, Any]:
     return data
 
 
+_JSON_KINDS: dict[type, str] = {
+    float: "a number with a fraction",
+    list: "a list",
+    dict: "an object",
+    type(None): "null",
+}
+
+
 def check_parameter_limits(parameters: Mapping[str, Any]) -> None:
-    """CircleCI's limits: 100 entries, keys of at most 128 characters, values of at most 512."""
+    """CircleCI's types and limits: 100 entries, keys of at most 128 characters, values (strings, integers,
+    booleans) of at most 512."""
     if len(parameters) > MAX_PARAMETERS:
         raise BadInput(f"{len(parameters)} pipeline parameters given (expected at most {MAX_PARAMETERS})")
     for key, value in parameters.items():
@@ -142,12 +151,12 @@ def check_parameter_limits(parameters: Mapping[str, Any]) -> None:
                 f"pipeline parameter key {_clip(key)!r} is {len(key)} characters long "
                 f"(expected at most {MAX_PARAMETER_KEY_LENGTH})"
             )
-        if isinstance(value, (bool, int, float)):
-            size = len(json.dumps(value))
-        elif isinstance(value, str):
-            size = len(value)
-        else:
-            size = len(json.dumps(value, separators=(",", ":")))
+        if not isinstance(value, (str, int)):  # bool is an int; a float, list, object or null is none of these
+            kind = _JSON_KINDS.get(type(value), type(value).__name__)
+            raise BadInput(
+                f"value of pipeline parameter {key!r} is {kind} (expected a string, an integer or a boolean)"
+            )
+        size = len(value) if isinstance(value, str) else len(json.dumps(value))
         if size > MAX_PARAMETER_VALUE_LENGTH:
             raise BadInput(
                 f"value of pipeline parameter {key!r} is {size} characters long "

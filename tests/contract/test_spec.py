@@ -49,6 +49,12 @@ def test_only_the_documented_relaxations_are_applied() -> None:
     schema = token["content"]["application/json"]["schema"]["properties"]["next_page_token"]
     assert schema["x-nullable"] is True
     assert schema["nullable"] is True
+
+    def config_fields(spec: dict[str, Any]) -> set[str]:
+        return set(spec["components"]["schemas"]["pipelineRequest"]["properties"]["config"]["properties"])
+
+    assert config_fields(raw_spec()) == {"branch", "tag"}
+    assert config_fields(relaxed_spec()) == {"branch", "tag", "content"}
     assert (
         "nullable"
         not in raw_spec()["paths"]["/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"][
@@ -102,7 +108,8 @@ def test_a_tour_of_every_operation_conforms(server: tuple[SimServer, ContractChe
     http.headers["Circle-Token"] = sim.token
     api = sim.url + "/api/v2"
     pid = http.post(f"{api}/project/{PROJECT}/pipeline", json={"branch": "main", "parameters": {"a": 1}}).json()["id"]
-    run = http.post(f"{api}/project/{PROJECT}/pipeline/run", json={"checkout": {"tag": "v1"}})
+    run_body = {"config": {"content": ""}, "checkout": {"tag": "v1"}}
+    run = http.post(f"{api}/project/{PROJECT}/pipeline/run", json=run_body)
     assert run.status_code == 201
     state.create_pipeline(PROJECT)
     state.mark_pipeline_errored(run.json()["id"], [("config", "Unexpected argument(s): a")])
@@ -138,6 +145,9 @@ def test_a_tour_of_every_operation_conforms(server: tuple[SimServer, ContractChe
         f"/workflow/{rerun.json()['workflow_id']}",
         f"/project/{PROJECT}/{number}/artifacts",
         f"/project/{PROJECT}/{number}/tests",
+        f"/project/{PROJECT}/job/{number}",
+        f"/project/{PROJECT}/pipeline/1",
+        f"/project/{PROJECT}",
         "/me",
     ):
         assert http.get(api + path).status_code == 200, path

@@ -57,14 +57,24 @@ def hold_of(state: SimState, project: str = A, name: str = HOLD) -> Any:
     return None
 
 
+ERRORS: list[BaseException] = []
+
+
 def when_started(project: str, job: str, action: Callable[[], None]) -> Callable[[Event], None]:
-    """An event hook running ``action`` in a thread once ``job`` of ``project`` starts."""
+    """An event hook running ``action`` in a thread once ``job`` of ``project`` starts (errors kept in ERRORS)."""
     fired = threading.Event()
+
+    def guarded() -> None:
+        try:
+            action()
+        except BaseException as exc:
+            ERRORS.append(exc)
+            raise
 
     def on_event(event: Event) -> None:
         if event.kind == "job_started" and event.project == project and event.job == job and not fired.is_set():
             fired.set()
-            threading.Thread(target=action, daemon=True).start()
+            threading.Thread(target=guarded, daemon=True).start()
 
     return on_event
 
@@ -135,6 +145,7 @@ def test_b_running_past_the_deadline_is_canceled_and_a_fails_deadline_passed(pac
         with rehearsal(packed_orb, _past_deadline(packed_orb, tmp_path), server=server, on_event=hook) as run:
             run.start(A)
             result = run.run_until_settled(90)
+            wait_until(lambda: len(outputs) == 1)  # the sweep's process may end after the rehearsal settled
             b_workflow = result.pipeline(B).workflow()
             canceled = server.state.effects("cancel", workflow_id=b_workflow.id)
     assert result.outcome == "settled", describe(result)
@@ -170,7 +181,9 @@ def test_a_canceled_while_b_runs_cancels_b_with_cancel_orphans(packed_orb: Path,
         with rehearsal(packed_orb, projects, server=server, on_event=hook) as run:
             run.start(A)
             result = run.run_until_settled(90)
+            wait_until(lambda: len(outputs) == 2 or bool(ERRORS))  # the sweep may end after the rehearsal settled
     assert result.outcome == "settled", describe(result)
+    assert not ERRORS, ERRORS
     plain, orphans = outputs
     assert plain.returncode == 0
     assert plain.stdout == "", plain.stdout
@@ -231,6 +244,7 @@ def test_two_sweeps_at_once_approve_each_hold_once_and_cancel_each_b_once(packed
         with rehearsal(packed_orb, _past_deadline(packed_orb, tmp_path), server=server, on_event=hook) as run:
             run.start(A)
             result = run.run_until_settled(90)
+            wait_until(lambda: len(outputs) == 2)  # the sweeps may end after the rehearsal settled
             hold = hold_of(server.state)
             b_workflow = result.pipeline(B).workflow()
             approved = server.state.effects("approve", job_id=hold.id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -242,3 +244,50 @@ def test_a_refused_connection_lets_even_a_post_be_retried() -> None:
         client.post("/project/gh/acme/api/pipeline", {"branch": "main"})
     assert not isinstance(caught.value, AmbiguousRequest)
     assert len(sleeps) == 2
+
+
+def test_a_failed_look_up_after_an_ambiguous_trigger_still_says_it_may_have_run(
+    sim: SimServer, client: CircleCIClient
+) -> None:
+    request = TriggerRequest.build(PROJECT_B, branch="main")
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    sim.faults.add("GET /me", "drop", count=10)
+    with pytest.raises(AmbiguousRequest) as caught:
+        trigger(client, request)
+    message = str(caught.value)
+    assert "GET /me" in message
+    assert f"{PROJECT_B} may already have been triggered" in message
+    assert f"GET {sim.url}/api/v2/project/{PROJECT_B}/pipeline" in message
+    assert len(sim.state.pipelines_of(PROJECT_B)) == 1
+    assert len(requests_to(sim, "POST", "/pipeline")) == 1
+
+
+def test_a_server_that_never_answers_leaves_the_trigger_ambiguous_and_says_how_to_check() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:  # accept every connection, read nothing, answer nothing
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(listener.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    host = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    client = CircleCIClient(
+        host,
+        Token("t0ken", "CIRCLE_TOKEN"),
+        retry=RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_max=0.02),
+        timeout=(1.0, 0.3),
+    )
+    try:
+        with pytest.raises(AmbiguousRequest) as caught:
+            trigger(client, TriggerRequest.build(PROJECT_B, branch="main"))
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()
+    message = str(caught.value)
+    assert "POST /project/gh/acme/project-b/pipeline" in message
+    assert "GET /me" in message
+    assert "may already have been triggered" in message
+    assert f"GET {host}/api/v2/project/{PROJECT_B}/pipeline" in message

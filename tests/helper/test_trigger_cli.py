@@ -124,6 +124,14 @@ def test_unknown_branch_is_the_apis_error(sim: SimServer, run: Run) -> None:
         (["--project", PROJECT_B, "--branch", "main", "--host", "ftp://x"], "'ftp://x'"),
         (["--project", PROJECT_B, "--branch", "main", "--token-env", "MISSING_TOKEN"], "MISSING_TOKEN"),
         (["--project", PROJECT_B, "--branch", ""], "''"),
+        (["--project", PROJECT_B, "--branch", "main", "--host", "http://127.0.0.1:99999"], "invalid port"),
+        (["--project", PROJECT_B, "--branch", "main", "--host", "http://u:s3cret@example.com"], "credentials"),
+        (["--project", PROJECT_B, "--branch", "main", "--parameters-json", '{"a": [1]}'], "'a' is a list"),
+        (["--project", PROJECT_B, "--branch", "main", "--parameters-json", '{"f": 1.5}'], "'f' is a number"),
+        (["--project", PROJECT_B, "--branch", "main", "--parameters-json", '{"n": null}'], "'n' is null"),
+        (["--project", PROJECT_B, "--branch", "main", "--parameters-json", '{"o": {}}'], "'o' is an object"),
+        (["--project", PROJECT_B, "--branch", "main", "--bogus"], "--bogus"),
+        (["--project"], "--project"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_sends_nothing(sim: SimServer, run: Run, args: list[str], needle: str) -> None:
@@ -131,6 +139,8 @@ def test_bad_input_is_one_line_exit_2_and_sends_nothing(sim: SimServer, run: Run
     assert result.code == 2, result.output
     assert needle in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("cb-helper: error: ")
+    assert "s3cret" not in result.stderr
     assert result.stdout == ""
     assert sim.state.request_log == []
 

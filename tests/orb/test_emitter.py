@@ -1,4 +1,4 @@
-"""The YAML writer against yaml.v3's own Marshal expectations (4-space indent)."""
+"""The YAML writer against yaml.v3's own Marshal expectations (4-space indent, sequences included)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import pytest
 
 from tools.orbkit.emitter import Float32, Ordered, dump, sorted_keys
 
-# Each case is an expectation from yaml.v3's test suite or a rule of its emitter.
+# Each case is an expectation from yaml.v3 v3.0.1's own encode_test.go (the version circleci-cli pins), or a
+# rule of its emitter. A sequence under a mapping key is indented a full step (4) deeper than the key.
 CASES: list[tuple[Any, str]] = [
-    ({"v": ["A", "B"]}, "v:\n  - A\n  - B\n"),
-    ({"v": ["A", "B\nC"]}, "v:\n  - A\n  - |-\n    B\n    C\n"),
-    ({"v": ["A", 1, {"B": [2, 3]}]}, "v:\n  - A\n  - 1\n  - B:\n      - 2\n      - 3\n"),
+    ({"v": ["A", "B"]}, "v:\n    - A\n    - B\n"),
+    ({"v": ["A", "B\nC"]}, "v:\n    - A\n    - |-\n      B\n      C\n"),
+    ({"v": ["A", 1, {"B": [2, 3]}]}, "v:\n    - A\n    - 1\n    - B:\n        - 2\n        - 3\n"),
     ({"a": {"b": "c"}}, "a:\n    b: c\n"),
-    ({"a": {"b": [{"c": 1, "d": 2}]}}, "a:\n    b:\n      - c: 1\n        d: 2\n"),
+    ({"a": [1, 2]}, "a:\n    - 1\n    - 2\n"),
+    ({"a": {"b": [{"c": 1, "d": 2}]}}, "a:\n    b:\n        - c: 1\n          d: 2\n"),
     (
         {"a": {"b": {"c": "d"}, "e": [1, 2, 3], "f": ["g", "h"]}},
-        "a:\n    b:\n        c: d\n    e:\n      - 1\n      - 2\n      - 3\n    f:\n      - g\n      - h\n",
+        "a:\n    b:\n        c: d\n    e:\n        - 1\n        - 2\n        - 3\n    f:\n        - g\n        - h\n",
     ),
     ({"a": "-"}, "a: '-'\n"),
     ({"v": ""}, 'v: ""\n'),
@@ -38,7 +40,7 @@ CASES: list[tuple[Any, str]] = [
     ({"a": "it's"}, "a: it's\n"),
     ({"a": "'quoted'"}, "a: '''quoted'''\n"),
     ({"a": {}, "b": []}, "a: {}\nb: []\n"),
-    ({"a": [[1, 2]]}, "a:\n  - - 1\n    - 2\n"),
+    ({"a": [[1, 2]]}, "a:\n    - - 1\n      - 2\n"),
     ({"a": "x" * 90 + " " + "y" * 90}, "a: " + "x" * 90 + " " + "y" * 90 + "\n"),
 ]
 

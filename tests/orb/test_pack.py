@@ -31,6 +31,39 @@ def test_golden_output_is_byte_identical() -> None:
     assert pack_orb(FIXTURES / "pack_basic" / "src") == expected
 
 
+# circleci-cli's own test of `orb pack` (cmd/orb_test.go, "Orb pack"): its source tree and the output it requires.
+CLI_SOURCE = {
+    "@orb.yml": "",
+    "scripts/script.sh": "echo Hello, world!",
+    "commands/orb.yml": (
+        "steps:\n    - run:\n        name: Say hello\n        command: <<include(scripts/script.sh)>>\n\n"
+        "examples:\n    example:\n        description: |\n            An example of how to use the orb.\n"
+        "        usage:\n            version: 2.1\n"
+        "            orbs:\n                orb-name: company/orb-name@1.2.3\n"
+        "            setup: true\n            workflows:\n                create-pipeline:\n"
+        "                    jobs:\n                        orb-name: create-pipeline-x\n"
+    ),
+}
+
+
+def test_the_cli_own_pack_expectations_hold(tmp_path: Path) -> None:
+    packed = pack_orb(write(tmp_path, CLI_SOURCE))
+    # A sequence sits a full indent (4) below its key, as yaml.v3 writes it; the CLI's test says so verbatim.
+    assert (
+        "        steps:\n"
+        "            - run:\n"
+        "                command: echo Hello, world!\n"
+        "                name: Say hello\n"
+    ) in packed
+    assert (
+        "                    orbs:\n"
+        "                        orb-name: company/orb-name@1.2.3\n"
+        "                    setup: true\n"
+        "                    version: 2.1\n"
+        "                    workflows:\n"
+    ) in packed
+
+
 def test_golden_output_reads_back_as_the_sources(tmp_path: Path) -> None:
     packed = yaml.safe_load(pack_orb(FIXTURES / "pack_basic" / "src"))
     assert list(packed) == ["version", "description", "display", "commands", "executors", "jobs", "examples"]

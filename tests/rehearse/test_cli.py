@@ -113,3 +113,57 @@ def test_env_files(tmp_path: Path) -> None:
     bad.write_text("A=1\nnot a line\n", encoding="utf-8")
     with pytest.raises(BadInput, match=r"bad\.env:2: 'not a line' is not NAME=VALUE"):
         read_env_file(bad)
+
+
+def test_lines_are_never_clipped_when_not_on_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    job = "integration-" + "x" * 110
+    said = "the-end-of-a-long-line-" + "y" * 120
+    config = f"""
+version: 2.1
+jobs:
+  {job}:
+    docker: [{{image: cimg/base:current}}]
+    steps:
+      - run: {{name: say, command: 'echo {said}; exit 1'}}
+workflows:
+  main:
+    jobs: [{job}]
+"""
+    write_project(tmp_path, "app", config)
+    assert main(["rehearse", "--project", f"gh/acme/app={tmp_path / 'app'}"]) == 1
+    out = capsys.readouterr().out
+    assert f"{job}: failed" in out  # the timeline keeps the status at the end of a long line
+    assert f"| {said}" in out
+    assert "..." not in out
+
+
+def test_the_installed_orb_is_used_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cb_helper.rehearse import cli as rehearse_cli
+
+    missing = tmp_path / "none" / "circleback.yml"
+    monkeypatch.setattr(rehearse_cli, "PACKAGED_ORB", missing)
+    write_project(tmp_path, "app", "version: 2.1\norbs:\n  circleback: circleback/circleback@0.1\nworkflows: {}\n")
+    args = ["rehearse", "--orb", "circleback", "--project", f"gh/acme/app={tmp_path / 'app'}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cb-helper: error: --orb circleback: this installation carries no packed orb")
+    assert len(err.strip().splitlines()) == 1
+    shipped = tmp_path / "circleback.yml"
+    shipped.write_text("version: 2.1\ndescription: shipped\ncommands:\n  hello:\n    steps: [{run: echo hi}]\n")
+    monkeypatch.setattr(rehearse_cli, "PACKAGED_ORB", shipped)
+    config = """
+version: 2.1
+orbs:
+  circleback: circleback/circleback@0.1
+jobs:
+  build:
+    docker: [{image: cimg/base:current}]
+    steps: [circleback/hello]
+workflows:
+  main: {jobs: [build]}
+"""
+    write_project(tmp_path, "app", config)
+    assert main(args) == 0
+    assert "gh/acme/app #1: success" in capsys.readouterr().out

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from cb_helper.errors import BadInput
 from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
@@ -219,6 +221,20 @@ def test_an_api_trigger_runs_the_target_config(tmp_path: Path) -> None:
     assert pipeline.workflows == []
 
 
+def test_a_project_outside_the_rehearsal_is_not_found(tmp_path: Path) -> None:
+    with rehearse(tmp_path, {A: "version: 2.1\nworkflows: {}\n"}) as rehearsal:
+        server = rehearsal.server
+        answer = requests.post(
+            f"{server.url}/api/v2/project/gh/acme/elsewhere/pipeline",
+            json={"branch": "main"},
+            headers={"Circle-Token": server.token},
+            timeout=10,
+        )
+    assert (answer.status_code, answer.json()) == (404, {"message": "Project not found"})
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "rehearse.md").read_text(encoding="utf-8")
+    assert "outside the rehearsal answers 404 `Project not found`" in " ".join(docs.split())
+
+
 def test_a_broken_config_errors_only_its_pipeline(tmp_path: Path) -> None:
     with rehearse(tmp_path, {A: "version: 2.1\nworkflows: {}\n", B: "version: 2.1\njobs: [\n"}) as rehearsal:
         broken = rehearsal.state.trigger_pipeline(B)
@@ -292,6 +308,76 @@ def test_a_rerun_from_failed_runs_the_new_workflow(tmp_path: Path, shared: Path)
     assert rerun.job("flaky").steps[0].output.strip() == "passed"
 
 
+def test_the_same_job_number_in_two_projects_keeps_two_sets_of_artifacts(tmp_path: Path) -> None:
+    def config(word: str) -> str:
+        return f"""
+    version: 2.1
+    jobs:
+      build:
+        {JOB}
+        steps:
+          - run: echo {word} > report.txt
+          - store_artifacts: {{path: report.txt}}
+    workflows:
+      main: {{jobs: [build]}}
+    """
+
+    with rehearse(tmp_path, {A: config("from-a"), B: config("from-b")}) as rehearsal:
+        rehearsal.start(A)
+        rehearsal.start(B)
+        result = rehearsal.run_until_settled(30)
+        numbers = {slug: result.pipeline(slug).job("build").number for slug in (A, B)}
+        assert numbers[A] == numbers[B] == 1
+        texts = {}
+        for slug in (A, B):
+            [artifact] = rehearsal.state.artifacts_of(slug, 1) or []
+            content = rehearsal.state.artifact_content(slug, 1, artifact.node_index, artifact.path)
+            texts[slug] = (content or b"").decode().strip()
+    assert texts == {A: "from-a", B: "from-b"}
+
+
+def test_each_job_gets_its_own_tmp_for_parameter_defaults(tmp_path: Path) -> None:
+    shared = f"/tmp/cb-rehearse-test-{uuid.uuid4().hex}"
+    config = f"""
+    version: 2.1
+    jobs:
+      write:
+        parameters:
+          root: {{type: string, default: {shared}/files}}
+        {JOB}
+        steps:
+          - run: mkdir -p << parameters.root >> && echo "$CIRCLE_JOB" > << parameters.root >>/who && pwd
+          - persist_to_workspace: {{root: << parameters.root >>, paths: [who]}}
+      read:
+        parameters:
+          root: {{type: string, default: {shared}}}
+        {JOB}
+        steps:
+          - attach_workspace: {{at: << parameters.root >>}}
+          - run: cat << parameters.root >>/who
+    workflows:
+      main:
+        jobs:
+          - write: {{name: one}}
+          - write: {{name: two}}
+          - read: {{requires: [one]}}
+          - write: {{name: given, root: {tmp_path}/given}}
+    """
+    with rehearse(tmp_path, {A: config}) as rehearsal:
+        rehearsal.start(A)
+        result = rehearsal.run_until_settled(30)
+        workdir = rehearsal.workdir
+        pipeline = result.pipeline(A)
+        assert [job.status for job in pipeline.workflow().jobs] == ["success"] * 4
+        mine = workdir / "tmp" / "gh" / "acme" / "project-a" / "pipeline-1" / "main"
+        name = Path(shared).name  # /tmp/<name> of the job becomes <its own directory>/<name>
+        assert (mine / "one" / name / "files" / "who").read_text(encoding="utf-8") == "one\n"
+        assert (mine / "two" / name / "files" / "who").read_text(encoding="utf-8") == "two\n"
+        assert pipeline.job("read").steps[-1].output.strip() == "one"
+    assert (tmp_path / "given" / "who").read_text(encoding="utf-8") == "given\n"  # a value given is kept
+    assert not Path(shared).exists()
+
+
 def test_artifacts_test_results_contexts_and_masking(tmp_path: Path) -> None:
     config = f"""
     version: 2.1
@@ -327,7 +413,7 @@ def test_artifacts_test_results_contexts_and_masking(tmp_path: Path) -> None:
     assert sorted(a.path for a in artifacts) == ["out/index.html", "out/junit/results.xml"]
     assert all(a.url.startswith(f"{origin}/output/job/{A}/") for a in artifacts)  # served by the simulator
     assert tests is not None
-    assert sorted((t.name, t.result, t.message) for t in tests) == [("bad", "failure", "boom"), ("ok", "success", None)]
+    assert sorted((t.name, t.result, t.message) for t in tests) == [("bad", "failure", "boom"), ("ok", "success", "")]
 
 
 def test_a_silent_step_times_out(tmp_path: Path) -> None:

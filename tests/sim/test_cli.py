@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-COMMAND = [sys.executable, "-c", "from cb_helper.sim.cli import sim; sim()", "serve"]
+COMMAND = [sys.executable, "-m", "cb_helper", "sim", "serve"]
 
 
 def _lines(stream: object, into: queue.Queue[str]) -> None:
@@ -84,7 +84,18 @@ def test_a_port_in_use_is_a_one_line_error() -> None:
         result = subprocess.run(
             [*COMMAND, "--port", str(port)], capture_output=True, text=True, timeout=60, check=False
         )
-    assert result.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"cb-helper: error: cannot listen on 127.0.0.1:{port}")
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
+
+
+def test_the_help_example_is_one_unbroken_command() -> None:
+    from click.testing import CliRunner
+
+    from cb_helper.cli import cli
+
+    result = CliRunner().invoke(cli, ["sim", "serve", "--help"], terminal_width=80)
+    assert result.exit_code == 0
+    example = [line.strip() for line in result.output.splitlines() if "cb-helper sim serve --port" in line]
+    assert example == ["cb-helper sim serve --port 8080 --project gh/acme/project-a=a --project gh/acme/project-b"]

@@ -358,4 +358,4 @@ def test_artifacts_and_tests_belong_to_a_job_number(state: SimState) -> None:
     assert artifact.path == "report.html"
     assert artifact.url.endswith("/report.html")
     (result,) = state.tests_of(SLUG, job.job_number) or []
-    assert (result.name, result.result, result.message) == ("t", "success", None)
+    assert (result.name, result.result, result.message) == ("t", "success", "")

@@ -200,13 +200,14 @@ class _Emitter:
         self.indention = self.indention and is_indention
 
     def increase_indent(self, flow: bool) -> int:
+        """yaml.v3's ``yaml_emitter_increase_indent`` (never indentless: v3 indents a sequence under its key)."""
         saved = self.indent
         if self.indent < 0:
             self.indent = BEST_INDENT if flow else 0
+        elif self.top == _SEQ_ITEM:
+            self.indent += _SEQ_INDICATOR  # the first indent inside a sequence item just skips "- "
         else:
-            self.indent += BEST_INDENT
-            if self.top == _SEQ_ITEM:
-                self.indent -= _SEQ_INDICATOR
+            self.indent = BEST_INDENT * ((self.indent + BEST_INDENT) // BEST_INDENT)
         return saved
 
     # nodes
@@ -243,10 +244,7 @@ class _Emitter:
         self.indent = saved
 
     def block_sequence(self, items: list[Any]) -> None:
-        original = self.indent
         saved = self.increase_indent(False)
-        if self.indent > original + _SEQ_INDICATOR:
-            self.indent -= _SEQ_INDICATOR
         for item in items:
             self.write_indent()
             self.indicator("-", True, False, True)

@@ -19,7 +19,8 @@ from cb_helper.vocabulary import ProjectSlug, merge_parameters
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def _project(value: str) -> tuple[str, Path]:
+def project_config(value: str) -> tuple[str, Path]:
+    """``SLUG=PATH`` to the slug and its config file (PATH may be the project's directory)."""
     slug, sep, location = value.partition("=")
     if not sep or not location:
         raise BadInput(f"--project {value!r} is not SLUG=PATH (expected e.g. gh/acme/api=api/.circleci/config.yml)")
@@ -57,7 +58,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def _contexts(values: Sequence[str]) -> dict[str, dict[str, str]]:
+def contexts_of(values: Sequence[str]) -> dict[str, dict[str, str]]:
     contexts: dict[str, dict[str, str]] = {}
     for value in values:
         name, sep, location = value.partition("=")
@@ -67,13 +68,26 @@ def _contexts(values: Sequence[str]) -> dict[str, dict[str, str]]:
     return contexts
 
 
-def _orbs(values: Sequence[str]) -> dict[str, Path]:
+#: The packed circleback orb of this version, put into the wheel when the package is built.
+PACKAGED_ORB = Path(__file__).resolve().parents[1] / "orb" / "circleback.yml"
+
+
+def orbs_of(values: Sequence[str]) -> dict[str, Path]:
     orbs: dict[str, Path] = {}
     for value in values:
+        if value == "circleback":  # the orb shipped with this installation
+            if not PACKAGED_ORB.is_file():
+                raise BadInput(
+                    "--orb circleback: this installation carries no packed orb (a source checkout: run "
+                    "'python -m tools.orbkit pack' and give --orb circleback=dist/orb.yml)"
+                )
+            orbs[value] = PACKAGED_ORB
+            continue
         name, sep, location = value.partition("=")
         if not sep or not name or not Path(location).is_file():
             raise BadInput(
-                f"--orb {value!r} is not NAME=FILE with an existing packed orb (e.g. circleback=dist/orb.yml)"
+                f"--orb {value!r} is not NAME=FILE with an existing packed orb (e.g. circleback=dist/orb.yml), "
+                "nor circleback (the orb installed with cb-helper)"
             )
         orbs[name] = Path(location)
     return orbs
@@ -93,7 +107,8 @@ def _orbs(values: Sequence[str]) -> dict[str, Path]:
     "orbs",
     multiple=True,
     metavar="NAME=FILE",
-    help="A packed orb, used where a config imports NAME (or its registry name). Repeatable.",
+    help="A packed orb, used where a config imports NAME (or its registry name); plain 'circleback' is the orb "
+    "installed with cb-helper. Repeatable.",
 )
 @click.option(
     "--context",
@@ -167,14 +182,14 @@ def rehearse(
     Example:
 
     \b
-        cb-helper rehearse --orb circleback=dist/orb.yml --context circleci-api \\
+        cb-helper rehearse --orb circleback --context circleci-api \\
           --project gh/acme/project-a=a/.circleci/config.yml --project gh/acme/project-b=b
     """
     from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
-    from cb_helper.rehearse.report import event_line, exit_status, summary_lines
+    from cb_helper.rehearse.report import event_line, exit_status, summary_lines, terminal_width
     from cb_helper.rehearse.timeline import Event
 
-    parsed = [_project(value) for value in projects]
+    parsed = [project_config(value) for value in projects]
     slugs = [slug for slug, _ in parsed]
     start = start_project or slugs[0]
     if start not in slugs:
@@ -183,8 +198,8 @@ def rehearse(
         if not _ENV_NAME.match(name):
             raise BadInput(f"--token-env {name!r} is not an environment variable name")
     parameters = merge_parameters(pairs, parameters_json)
-    orb_files = _orbs(orbs)
-    context_values = _contexts(contexts)
+    orb_files = orbs_of(orbs)
+    context_values = contexts_of(contexts)
     project_env = read_env_file(env_file) if env_file else {}
     specs = {
         slug: ProjectSpec(
@@ -194,12 +209,13 @@ def rehearse(
     }
     stream = sys.stderr if as_json else sys.stdout
     color = stream.isatty()
+    width = terminal_width(stream)  # None in a log or a pipe: lines are never clipped there
     lock = threading.Lock()
 
     def live(event: Event) -> None:
         if show_steps or event.kind != "step_finished":
             with lock:
-                click.echo(event_line(event, color=color), file=stream, color=color)
+                click.echo(event_line(event, color=color, width=width), file=stream, color=color)
 
     with Rehearsal(
         specs,
@@ -220,7 +236,7 @@ def rehearse(
         click.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
     else:
         click.echo("")
-        for line in summary_lines(result, color=color):
+        for line in summary_lines(result, color=color, width=terminal_width(sys.stdout)):
             click.echo(line, color=color)
     code = exit_status(started, result.outcome)
     if code:

@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Optional, Union
@@ -24,26 +23,12 @@ from cb_helper.rehearse.errors import ConfigError, ConfigFetchError
 from cb_helper.rehearse.pipelines import PipelineRun, Planner, WorkflowRun
 from cb_helper.rehearse.project import OrbSource
 from cb_helper.rehearse.runs import JobRunner
+from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import Event, RehearsalResult
 from cb_helper.sim import SimEvent, SimServer, SimState
 from cb_helper.vocabulary import JOB_TERMINAL, ProjectSlug
 
-
-@dataclass(frozen=True)
-class ProjectSpec:
-    """A project to rehearse: its config, the directory ``checkout`` copies, and its branches."""
-
-    config: Path
-    directory: Optional[Path] = None
-    branches: tuple[str, ...] = ("main",)
-
-    @property
-    def source(self) -> Path:
-        if self.directory is not None:
-            return self.directory
-        parent = self.config.resolve().parent
-        return parent.parent if parent.name == ".circleci" else parent
-
+__all__ = ["ProjectInput", "ProjectSpec", "Rehearsal"]
 
 ProjectInput = Union[ProjectSpec, Path, str]
 
@@ -92,7 +77,7 @@ class Rehearsal:
         self._on_event = on_event
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._closed = False
-        self.planner = Planner(specs, orbs or {}, contexts or {})
+        self.planner = Planner(specs, orbs or {}, contexts or {}, tmp_root=self._root / "tmp")
         self.runner = JobRunner(
             state=self.state,
             root=self._root,
@@ -200,6 +185,16 @@ class Rehearsal:
             for name in waiting:
                 self.record(Event(self.clock(), "stuck", name.split(" ", 1)[0], detail=f"{name} waits for approval"))
         return self.result(outcome, waiting)
+
+    def run_until(self, stop: threading.Event) -> None:
+        """Keep launching triggered pipelines and driving their jobs until ``stop`` is set (a served playground)."""
+        while not stop.is_set():
+            self._advance_all()
+            try:
+                kind, payload = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self._handle(kind, payload)
 
     def result(self, outcome: str = "settled", waiting: Optional[list[str]] = None) -> RehearsalResult:
         """A snapshot of every pipeline as the simulator shows it now."""

@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from cb_helper.errors import BadInput
@@ -13,15 +14,16 @@ from cb_helper.rehearse.compiler import Values
 from cb_helper.rehearse.errors import ConfigFetchError
 from cb_helper.rehearse.execution import StepResult
 from cb_helper.rehearse.files import Workspace
+from cb_helper.rehearse.jobtmp import private_tmp
 from cb_helper.rehearse.parameters import bind_pipeline
 from cb_helper.rehearse.plan import JobPlan, PipelinePlan, WorkflowPlan
 from cb_helper.rehearse.project import OrbSource, ProjectConfig, load_project
+from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import JobResult, PipelineResult, WorkflowResult
 from cb_helper.rehearse.workflows import pipeline_values, plan_pipeline
 from cb_helper.sim import SimState
 
 if TYPE_CHECKING:
-    from cb_helper.rehearse.engine import ProjectSpec
     from cb_helper.sim.model import Pipeline
 
 
@@ -105,7 +107,10 @@ class Planner:
         specs: Mapping[str, ProjectSpec],
         orbs: Mapping[str, OrbSource],
         contexts: Mapping[str, Mapping[str, str]],
+        tmp_root: Optional[Path] = None,
     ) -> None:
+        #: Where each job's own ``/tmp`` is made (see :mod:`cb_helper.rehearse.jobtmp`); ``None``: the real one.
+        self._tmp_root = tmp_root
         self._specs = dict(specs)
         self._orbs = dict(orbs)
         self._contexts = dict(contexts)
@@ -176,4 +181,6 @@ class Planner:
             ),
             bind_pipeline(project.parameters, parameters),
         )
+        if self._tmp_root is not None:
+            project = private_tmp(project, self._tmp_root / Path(*slug.lower().split("/")) / f"pipeline-{number}")
         return plan_pipeline(project, values, branch=branch, tag=tag, contexts=self._contexts)

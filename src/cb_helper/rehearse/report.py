@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from typing import Callable, Optional
+import sys
+from typing import IO, Any, Callable, Optional
 
 import click
 
@@ -22,8 +23,11 @@ _COLORS = {
 }
 
 
-def terminal_width() -> int:
-    """The terminal's width, between 60 and 120 columns (100 when unknown)."""
+def terminal_width(stream: Optional[IO[Any]] = None) -> Optional[int]:
+    """The width to clip lines to on a terminal (60 to 120 columns); ``None``, never clip, for logs and pipes."""
+    target = stream if stream is not None else sys.stdout
+    if not (hasattr(target, "isatty") and target.isatty()):
+        return None
     return max(60, min(120, shutil.get_terminal_size((100, 24)).columns))
 
 
@@ -32,9 +36,14 @@ def _styled(text: str, status: str, color: bool) -> str:
     return click.style(text, fg=fg) if color and fg else text
 
 
-def _clip(text: str, width: int) -> str:
+def _clip(text: str, width: Optional[int]) -> str:
+    """``text`` on one line, clipped to ``width`` on a terminal; whole when ``width`` is ``None`` (a log)."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 3] + "..."
+    return flat if width is None or len(flat) <= width else flat[: max(width - 3, 0)] + "..."
+
+
+def _less(width: Optional[int], by: int) -> Optional[int]:
+    return None if width is None else width - by
 
 
 def describe(event: Event) -> tuple[str, str]:
@@ -62,12 +71,15 @@ def describe(event: Event) -> tuple[str, str]:
 
 
 def event_line(event: Event, *, color: bool = False, width: Optional[int] = None) -> str:
-    """One timeline line: time, project (its repository name) and pipeline number, what happened."""
+    """One timeline line: time, project (its repository name) and pipeline number, what happened.
+
+    ``width`` clips the line (a terminal, see :func:`terminal_width`); ``None`` keeps it whole.
+    """
     project = event.project.rsplit("/", 1)[-1]
     where = f"{project} #{event.pipeline_number}" if event.pipeline_number is not None else project
     text, status = describe(event)
     head = f"{event.at:6.2f}s  {where:<14} "
-    return head + _styled(_clip(text, (width or terminal_width()) - len(head)), status, color)
+    return head + _styled(_clip(text, _less(width, len(head))), status, color)
 
 
 def timeline_lines(
@@ -99,14 +111,16 @@ def pipeline_status(pipeline: PipelineResult) -> str:
 def summary_lines(
     result: RehearsalResult, *, color: bool = False, output_lines: int = 12, width: Optional[int] = None
 ) -> list[str]:
-    """Each pipeline's verdict, failed jobs with the end of their output, and billable waiting time."""
-    width = width or terminal_width()
+    """Each pipeline's verdict, failed jobs with the end of their output, and billable waiting time.
+
+    ``width`` clips long lines (a terminal); ``None`` keeps every line whole.
+    """
     lines: list[str] = []
     for pipeline in result.pipelines:
         status = pipeline_status(pipeline)
         lines.append(_styled(f"{pipeline.project} #{pipeline.number}: {status}", status, color))
         for kind, message in pipeline.errors:
-            lines.append(f"  {kind} error: {_clip(message, width - 10)}")
+            lines.append(f"  {kind} error: {_clip(message, _less(width, 10))}")
         for workflow in pipeline.workflows:
             lines.append(f"  workflow {workflow.name}: {_styled(workflow.status, workflow.status, color)}")
             for job in workflow.jobs:
@@ -118,11 +132,12 @@ def summary_lines(
                     lines.append(f"      stored {len(job.tests)} test result(s), {len(failing)} failing")
                     for test in failing[:output_lines]:
                         message = (test.message or "").strip().split("\n", 1)[0]
-                        lines.append(f"        {_clip(f'{test.classname} {test.name}: {message}', width - 10)}")
+                        lines.append(f"        {_clip(f'{test.classname} {test.name}: {message}', _less(width, 10))}")
                 for step in job.failed_steps:
-                    lines.append(f"      step {_clip(step.name, 60)!r} failed; its last lines:")
+                    name = _clip(step.name, None if width is None else 60)
+                    lines.append(f"      step {name!r} failed; its last lines:")
                     tail = [line for line in step.output.splitlines() if line.strip()][-output_lines:]
-                    lines.extend(f"        | {_clip(line, width - 10)}" for line in tail)
+                    lines.extend(f"        | {_clip(line, _less(width, 10))}" for line in tail)
         held = pipeline.hold_seconds(result.elapsed)
         if held:
             billable = pipeline.billable_while_waiting(result.elapsed)

@@ -17,12 +17,12 @@ from cb_helper.rehearse.files import WRITE_LOCK, TestCase, Workspace
 from cb_helper.rehearse.jobenv import build_environment, circleci_variables
 from cb_helper.rehearse.pipelines import JobRun, PipelineRun, WorkflowRun
 from cb_helper.rehearse.plan import JobPlan, WorkflowPlan
+from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import Event
 from cb_helper.sim import SimState
 from cb_helper.vocabulary import JOB_FAILED, JOB_TERMINAL, WORKFLOW_TERMINAL
 
 if TYPE_CHECKING:
-    from cb_helper.rehearse.engine import ProjectSpec
     from cb_helper.sim.model import Pipeline
 
 Done = Callable[[str, str, JobOutcome], None]
@@ -248,7 +248,8 @@ class JobRunner:
         spec = self.specs.get(slug)
 
         def artifact(path: str, file: Path) -> None:
-            target = self.root / "artifacts" / str(number) / path
+            # Job numbers count per project: A's job 1 and B's job 1 are different jobs.
+            target = self.root / "artifacts" / Path(*slug.split("/")) / str(number) / path
             target.parent.mkdir(parents=True, exist_ok=True)
             with WRITE_LOCK:
                 shutil.copy2(file, target)

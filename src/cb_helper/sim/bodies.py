@@ -29,6 +29,9 @@ BRANCH_NOT_FOUND = "Branch not found"
 _PULL_REF = re.compile(r"pull/[1-9][0-9]*/(head|merge)\Z")
 _RUN_FIELDS = frozenset({"definition_id", "config", "checkout", "parameters"})
 _REF_FIELDS = frozenset({"branch", "tag"})
+#: ``config`` may also carry ``content``, the config itself as a string: CircleCI's API client always sends
+#: it (``""`` when unset) and the service accepts it, though the spec copy's schema does not list it.
+_CONFIG_FIELDS = _REF_FIELDS | {"content"}
 
 
 @dataclass
@@ -76,11 +79,13 @@ def _parameters(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _ref(value: Any, *, strict: bool) -> tuple[Optional[str], Optional[str]]:
-    """``(branch, tag)`` from an object with optional ``branch``/``tag`` strings."""
+def _ref(value: Any, *, strict: bool, fields: frozenset[str] = _REF_FIELDS) -> tuple[Optional[str], Optional[str]]:
+    """``(branch, tag)`` from an object with optional ``branch``/``tag`` strings (and only ``fields`` if strict)."""
     if value is None:
         return None, None
-    if not isinstance(value, dict) or (strict and not set(value) <= _REF_FIELDS):
+    if not isinstance(value, dict) or (strict and not set(value) <= fields):
+        raise Refusal(400, UNEXPECTED_BODY)
+    if "content" in fields and not isinstance(value.get("content", ""), str):
         raise Refusal(400, UNEXPECTED_BODY)
     branch, tag = value.get("branch"), value.get("tag")
     for item in (branch, tag):
@@ -113,7 +118,7 @@ def parse_run_trigger(body: bytes) -> TriggerRequest:
     definition_id = data.get("definition_id")
     if definition_id is not None and not is_uuid(definition_id):
         raise Refusal(400, UNEXPECTED_BODY)
-    config_branch, config_tag = _ref(data.get("config"), strict=True)
+    config_branch, config_tag = _ref(data.get("config"), strict=True, fields=_CONFIG_FIELDS)
     checkout_branch, checkout_tag = _ref(data.get("checkout"), strict=True)
     branch, tag = checkout_branch, checkout_tag
     if branch is None and tag is None:

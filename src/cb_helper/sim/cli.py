@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
@@ -13,6 +14,9 @@ from cb_helper.errors import BadInput
 from cb_helper.sim.server import Exchange, SimServer
 from cb_helper.sim.state import SimState
 from cb_helper.vocabulary import ProjectSlug
+
+if TYPE_CHECKING:
+    from cb_helper.rehearse.timeline import Event
 
 
 @click.group(name="sim")
@@ -28,24 +32,49 @@ def sim() -> None:
     "--project",
     "projects",
     multiple=True,
-    metavar="SLUG",
-    help="Create this project (e.g. gh/acme/api); repeatable.",
+    metavar="SLUG[=CONFIG]",
+    help="Serve this project (e.g. gh/acme/api); with =CONFIG (a config file or project directory) its triggered "
+    "pipelines run that config, without it a default build, hold and deploy. Repeatable.",
 )
-@click.option("--quiet", is_flag=True, help="Do not print each request on stderr.")
-def serve(port: int, host: str, page_size: int, projects: tuple[str, ...], quiet: bool) -> None:
+@click.option(
+    "--orb",
+    "orbs",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="A packed orb for the configs, as for rehearse; plain 'circleback' is the installed one. Repeatable.",
+)
+@click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="NAME[=FILE]",
+    help="A context the configs may use, with its variables from an env file. Repeatable.",
+)
+@click.option("--quiet", is_flag=True, help="Do not print each request and job on stderr.")
+def serve(
+    port: int,
+    host: str,
+    page_size: int,
+    projects: tuple[str, ...],
+    orbs: tuple[str, ...],
+    contexts: tuple[str, ...],
+    quiet: bool,
+) -> None:
     """Serve the simulator until Ctrl-C or SIGTERM; print its URL and a token to use.
 
-    Example:
+    Every triggered pipeline runs: a project's own config with the local runner, or the default
+    pipeline (build, an approval job named hold, deploy), so cb-helper can be driven from another
+    terminal against it.
 
-        cb-helper sim serve --port 8080 --project gh/acme/project-a --project gh/acme/project-b
+    \b
+    Example:
+      cb-helper sim serve --port 8080 --project gh/acme/project-a=a --project gh/acme/project-b
     """
+    configs = _projects(projects)
+    from cb_helper.rehearse.cli import contexts_of, orbs_of
+
+    orb_files, context_values = orbs_of(orbs), contexts_of(contexts)
     state = SimState(page_size=page_size)
-    for slug in projects:
-        try:
-            ProjectSlug.parse(slug)
-        except BadInput as exc:
-            raise click.BadParameter(exc.message, param_hint="--project") from None
-        state.add_project(slug)
     server = SimServer(state, host=host, port=port)
     try:
         server.start()
@@ -53,6 +82,18 @@ def serve(port: int, host: str, page_size: int, projects: tuple[str, ...], quiet
         raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
     if not quiet:
         server.observers.append(_print_exchange)
+    from cb_helper.rehearse.playground import Playground
+    from cb_helper.rehearse.report import event_line
+
+    def show(event: Event) -> None:
+        if not quiet and event.kind != "step_finished":
+            click.echo(event_line(event), err=True)
+
+    try:
+        playground = Playground(server, configs, orbs=orb_files, contexts=context_values, on_event=show)
+    except BaseException:
+        server.stop()
+        raise
     stop = threading.Event()
     in_main = threading.current_thread() is threading.main_thread()
     # Both signals set the event (an inherited "ignore" disposition for SIGINT included), so the server
@@ -64,15 +105,33 @@ def serve(port: int, host: str, page_size: int, projects: tuple[str, ...], quiet
     click.echo(f"CIRCLE_TOKEN={server.token}")
     click.echo("Press Ctrl-C to stop.", err=True)
     try:
-        while not stop.wait(0.2):
-            pass
+        playground.serve(stop)
     except KeyboardInterrupt:
         pass
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        playground.close()
         server.stop()
     click.echo("simulator stopped", err=True)
+
+
+def _projects(values: tuple[str, ...]) -> dict[str, Optional[Path]]:
+    """``SLUG`` or ``SLUG=CONFIG`` (a config file, or a project directory holding .circleci/config.yml)."""
+    configs: dict[str, Optional[Path]] = {}
+    for value in values:
+        slug, sep, _ = value.partition("=")
+        try:
+            ProjectSlug.parse(slug)
+        except BadInput as exc:
+            raise click.BadParameter(exc.message, param_hint="--project") from None
+        if sep:
+            from cb_helper.rehearse.cli import project_config
+
+            configs[slug] = project_config(value)[1]
+        else:
+            configs[slug] = None
+    return configs
 
 
 def _stopper(stop: threading.Event) -> Callable[[int, Optional[FrameType]], None]:

@@ -8,6 +8,7 @@ describes it (field names, enums, nullability), so the HTTP layer never builds b
 from __future__ import annotations
 
 import datetime as _dt
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -149,7 +150,7 @@ class TestResult:
     classname: str
     result: str
     file: str = ""
-    message: Optional[str] = None
+    message: str = ""
     run_time: float = 0.0
     source: str = ""
 
@@ -278,6 +279,70 @@ def job_json(job: Job) -> dict[str, Any]:
             dep: [s for s in statuses if s in _SENDABLE_REQUIRES] for dep, statuses in job.requires.items()
         }
     return body
+
+
+def _stable_id(kind: str, name: str) -> str:
+    """A UUID that stays the same for the same name (projects and organizations have no record of their own)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://circleci.invalid/{kind}/{name.lower()}"))
+
+
+def _vcs(slug: str) -> tuple[str, str, str, str]:
+    """``(provider name, organization, repository, repository URL)`` of a project slug."""
+    provider, org, repo = [*slug.split("/"), "", "", ""][:3]
+    if provider in ("bb", "bitbucket"):
+        return "Bitbucket", org, repo, f"https://bitbucket.org/{org}/{repo}"
+    if provider == "circleci":
+        return "CircleCI", org, repo, f"https://app.circleci.com/projects/{org}/{repo}"
+    return "GitHub", org, repo, f"https://github.com/{org}/{repo}"
+
+
+def project_json(project: Project) -> dict[str, Any]:
+    provider, org, repo, url = _vcs(project.slug)
+    org_slug = "/".join(project.slug.split("/")[:2])
+    return {
+        "slug": project.slug,
+        "name": repo,
+        "id": _stable_id("project", project.slug),
+        "organization_name": org,
+        "organization_slug": org_slug,
+        "organization_id": _stable_id("organization", org_slug),
+        "vcs_info": {"vcs_url": url, "provider": provider, "default_branch": project.default_branch},
+    }
+
+
+def job_details_json(job: Job, workflow: Workflow) -> dict[str, Any]:
+    """``GET /project/{slug}/job/{number}``: the job of a workflow, with the facts the list leaves out."""
+    _, org, repo, url = _vcs(job.project_slug)
+    started = job.started_at or workflow.created_at
+    duration = None
+    if job.stopped_at is not None:
+        duration = int((job.stopped_at - started).total_seconds() * 1000)
+    return {
+        "web_url": f"https://app.circleci.com/pipelines/{job.project_slug}/{workflow.pipeline_number}"
+        f"/workflows/{workflow.id}/jobs/{job.job_number}",
+        "project": {
+            "id": _stable_id("project", job.project_slug),
+            "slug": job.project_slug,
+            "name": repo,
+            "external_url": url,
+        },
+        "parallel_runs": [{"index": 0, "status": job.status}],
+        "started_at": iso(started),
+        "latest_workflow": {"id": workflow.id, "name": workflow.name},
+        "name": job.name,
+        "executor": {"resource_class": "medium", "type": "docker"},
+        "parallelism": 1,
+        "status": job.status,
+        "number": job.job_number,
+        "pipeline": {"id": workflow.pipeline_id},
+        "duration": duration,
+        "created_at": iso(workflow.created_at),
+        "messages": [],
+        "contexts": [],
+        "organization": {"name": org},
+        "queued_at": iso(started),
+        "stopped_at": iso(job.stopped_at),
+    }
 
 
 def artifact_json(artifact: Artifact) -> dict[str, Any]:

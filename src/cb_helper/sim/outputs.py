@@ -51,13 +51,13 @@ class JobOutputs(Store):
         classname: str,
         result: str,
         file: str = "",
-        message: Optional[str] = None,
+        message: Optional[str] = None,  # None is stored as "", what CircleCI sends
         run_time: float = 0.0,
         source: str = "",
     ) -> TestResult:
         with self.lock:
             project = self._project(project_slug)
-            entry = TestResult(name, classname, result, file, message, float(run_time), source)
+            entry = TestResult(name, classname, result, file, message or "", float(run_time), source)
             self._tests.setdefault((slug_key(project.slug), int(job_number)), []).append(entry)
             return copy.copy(entry)
 

@@ -17,9 +17,11 @@ from cb_helper.sim.answer import Answer, Refusal, error
 from cb_helper.sim.model import (
     User,
     artifact_json,
+    job_details_json,
     job_json,
     pipeline_creation_json,
     pipeline_json,
+    project_json,
     test_result_json,
     user_json,
     workflow_json,
@@ -94,14 +96,20 @@ class Router:
                 table.append(("POST", action, [seg[1]]))
             elif n == 4 and seg[2] == "approve":
                 table.append(("POST", self.approve, [seg[1], seg[3]]))
-        elif n >= 3 and seg[0] == "project":
+        elif n >= 2 and seg[0] == "project":
             if n == 6 and seg[4:] == ["pipeline", "run"] and all("/" not in s for s in seg[1:4]):
                 table.append(("POST", self.trigger_run, seg[1:4]))
             slug, rest = _split_slug(seg[1:], raw[1:])
             if slug is not None:
-                if rest == ["pipeline"]:
+                if rest == []:
+                    table.append(("GET", self.get_project, [slug]))
+                elif rest == ["pipeline"]:
                     table.append(("POST", self.trigger_legacy, [slug]))
                     table.append(("GET", self.project_pipelines, [slug]))
+                elif len(rest) == 2 and rest[0] == "pipeline" and rest[1] != "run":
+                    table.append(("GET", self.pipeline_by_number, [slug, rest[1]]))
+                elif len(rest) == 2 and rest[0] == "job" and rest[1] not in ("artifacts", "tests"):
+                    table.append(("GET", self.job_details, [slug, rest[1]]))
                 elif len(rest) == 2 and rest[1] in ("artifacts", "tests"):
                     handler = self.artifacts if rest[1] == "artifacts" else self.tests
                     table.append(("GET", handler, [slug, rest[0]]))
@@ -190,6 +198,26 @@ class Router:
         )
         return Answer(201, pipeline_creation_json(pipeline))
 
+    def get_project(self, call: Call, user: Optional[User], slug: str) -> Answer:
+        canonical = self._project_for(user, slug)
+        return Answer(200, project_json(self.state.get_project(canonical)))
+
+    def pipeline_by_number(self, call: Call, user: Optional[User], slug: str, number: str) -> Answer:
+        canonical = self._project_for(user, slug)
+        # Invented wording; a number that is not a positive integer is unknown, like a missing one.
+        wanted = self._number(number, "Pipeline not found")
+        found = [p for p in self.state.pipelines_of(canonical) if p.number == wanted]
+        if not found:
+            raise Refusal(404, "Pipeline not found")
+        return Answer(200, pipeline_json(found[0]))
+
+    def job_details(self, call: Call, user: Optional[User], slug: str, number: str) -> Answer:
+        canonical = self._project_for(user, slug)
+        job = self.state.find_job_by_number(canonical, self._job_number(number))
+        if job is None:
+            raise Refusal(404, "Job not found")  # invented wording
+        return Answer(200, job_details_json(job, self.state.get_workflow(job.workflow_id)))
+
     def project_pipelines(self, call: Call, user: Optional[User], slug: str) -> Answer:
         canonical = self._project_for(user, slug)
         branch = call.query.get("branch") or None
@@ -250,9 +278,13 @@ class Router:
         return Answer(202, {"workflow_id": new.id})
 
     def _job_number(self, text: str) -> int:
+        return self._number(text, "Job not found")  # invented: a non-numeric job number is unknown
+
+    @staticmethod
+    def _number(text: str, unknown: str) -> int:
         # ASCII only: str.isdigit() also accepts "²" and "١٢", which int() refuses or misreads.
         if not (text.isascii() and text.isdigit()) or int(text) < 1:
-            raise Refusal(404, "Job not found")  # invented: a non-numeric job number is unknown
+            raise Refusal(404, unknown)
         return int(text)
 
     def artifacts(self, call: Call, user: Optional[User], slug: str, number: str) -> Answer:
