@@ -66,8 +66,18 @@ def run_step(
         **env,
         **extra_env,
     }
+    return run_script(script, full_env, path_dirs[0])
+
+
+def run_script(
+    script: str, env: Mapping[str, str], directory: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` from a file, as CircleCI does (a step's command can be longer than one argument may be)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "step.sh"
+    path.write_text(script, encoding="utf-8")
     return subprocess.run(
-        ["bash", "-c", script], env=full_env, capture_output=True, text=True, timeout=120, check=False
+        ["bash", str(path)], env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

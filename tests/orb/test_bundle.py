@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cb_helper import __version__
-from tests.orb.runstep import packed_orb, run_step, step_environment
+from tests.orb.runstep import packed_orb, run_script, run_step, step_environment
 from tools.orbkit.bundle import (
     PACKAGE_DIR,
     REQUIREMENTS,
@@ -30,19 +31,17 @@ def test_version_has_one_source() -> None:
 
 
 def test_bundle_writes_the_package_sources_verbatim(tmp_path: Path) -> None:
-    result = subprocess.run(
-        ["bash", "-c", render_preamble() + f'\ncb_bundle_write "{tmp_path}"\n'],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_script(
+        render_preamble() + f'\ncb_bundle_write "{tmp_path / "out"}"\n', dict(os.environ), tmp_path / "step"
     )
     assert result.returncode == 0, result.stderr
     files = bundled_files()
     assert Path("cb_helper/cli.py") in files
     assert not any(part in ("sim", "rehearse") for f in files for part in f.parts)
+    out = tmp_path / "out"
     for relative in files:
-        assert (tmp_path / relative).read_text() == (PACKAGE_DIR.parent / relative).read_text()
-    written = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
+        assert (out / relative).read_text() == (PACKAGE_DIR.parent / relative).read_text()
+    written = {p.relative_to(out) for p in out.rglob("*") if p.is_file()}
     assert written == set(files)
 
 
@@ -102,13 +101,7 @@ def test_without_python_it_points_to_the_circle_back_job(tmp_path: Path) -> None
         old.chmod(0o755)
     env = {**_installer_env(tmp_path), "PATH": f"{bin_dir}:/bin"}
     script, step_env = step_environment("install_helper", {})
-    result = subprocess.run(
-        ["/bin/bash", "-c", script],
-        env={**step_env, **env, "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_script(script, {**step_env, **env, "HOME": str(tmp_path)}, tmp_path / "step")
     assert result.returncode == 2
     assert "python3 3.9 or newer" in result.stderr
     assert "circle_back job" in result.stderr
@@ -136,7 +129,7 @@ def test_bundled_install_runs_the_bundled_helper(tmp_path: Path) -> None:
         "CB_PARAM_SOURCE": "bundled",
         "PYTHONPATH": sysconfig.get_paths()["purelib"],
     }
-    result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300, check=False)
+    result = run_script(script, env, tmp_path / "step", timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(f"cb-helper {__version__}")
     installed = tmp_path / "install" / "bin" / "cb-helper"
