@@ -255,7 +255,7 @@ def approve(
     \b
         cb-helper approve --job-name wait-for-downstream --workflow-id "$UPSTREAM_WORKFLOW_ID"
     """
-    from cb_helper.approve import approve_hold
+    from cb_helper.approve import approve_hold, describe
     from cb_helper.polling import Poller
     from cb_helper.render import to_json
     from cb_helper.vocabulary import ProjectSlug
@@ -294,7 +294,7 @@ def approve(
             on_progress=progress,
         )
     workflow = result.workflow
-    where = f"workflow {workflow.get('name')} ({workflow.get('id')}) of {workflow.get('project_slug')}"
+    where = f"{describe(workflow)} of {workflow.get('project_slug')}"
     if result.outcome == "approved":
         click.echo(f"approved {job_name} in {where}", err=True)
     elif result.already_approved:
