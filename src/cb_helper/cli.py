@@ -308,7 +308,7 @@ def approve(
 @click.option("--id-file", type=click.Path(dir_okay=False), help="Read the pipeline id from this file.")
 @click.option("--wait", is_flag=True, help="Wait until every workflow is terminal.")
 @click.option("--timeout", type=float, default=1800.0, show_default=True, metavar="SECONDS", help="With --wait.")
-@click.option("--interval", type=float, default=5.0, show_default=True, metavar="SECONDS", help="First poll interval.")
+@click.option("--interval", type=float, default=2.0, show_default=True, metavar="SECONDS", help="First poll interval.")
 @json_option
 @api_options
 def status(

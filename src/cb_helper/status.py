@@ -50,6 +50,7 @@ class Verdict:
     project_slug: Optional[str] = None
     workflows: list[WorkflowReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    pipeline: Optional[dict[str, Any]] = field(default=None, repr=False)  # the API's answer, as read
 
     @property
     def current(self) -> list[WorkflowReport]:
@@ -99,15 +100,22 @@ class Verdict:
         }
 
 
-def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
-    """One look at the pipeline, its workflows, and the jobs of those that failed or wait."""
-    pipeline = client.get(f"/pipeline/{pipeline_id}")
+def read_verdict(
+    client: CircleCIClient, pipeline_id: str, pipeline: Optional[dict[str, Any]] = None, jobs: bool = True
+) -> Verdict:
+    """One look at the pipeline, its workflows, and (with ``jobs``) the jobs of those that failed or wait.
+
+    ``pipeline`` is an earlier answer for it, read again only when it was not yet ``created``.
+    """
+    if pipeline is None or pipeline.get("state") != "created":
+        pipeline = client.get(f"/pipeline/{pipeline_id}")
     verdict = Verdict(
         pipeline_id=pipeline_id,
         state=str(pipeline.get("state")),
         number=pipeline.get("number"),
         project_slug=pipeline.get("project_slug"),
         errors=[str(e.get("message")) for e in pipeline.get("errors") or [] if isinstance(e, dict)],
+        pipeline=pipeline,
     )
     if verdict.state == "errored":
         return verdict
@@ -123,14 +131,21 @@ def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
             url=workflow_url(client.host, verdict.project_slug, verdict.number, str(workflow.get("id"))),
             superseded=newest.get(str(workflow.get("name"))) != workflow.get("id"),
         )
-        if not report.superseded and report.status in WORKFLOW_FAILED | {"on_hold"}:
+        verdict.workflows.append(report)
+    if jobs:
+        read_jobs(client, verdict)
+    return verdict
+
+
+def read_jobs(client: CircleCIClient, verdict: Verdict) -> None:
+    """Name the failed and the waiting jobs of the current workflows that failed or wait."""
+    for report in verdict.current:
+        if report.status in WORKFLOW_FAILED | {"on_hold"}:
             for job in client.paginate(f"/workflow/{report.id}/job"):
                 if job.get("status") in JOB_FAILED:
                     report.failed_jobs.append(f"{job.get('name')} ({job.get('status')})")
                 elif job.get("status") == "on_hold":
                     report.waiting_jobs.append(str(job.get("name")))
-        verdict.workflows.append(report)
-    return verdict
 
 
 def settle(
@@ -139,15 +154,23 @@ def settle(
     poller: Optional[Poller],
     on_progress: Optional[Callable[[Verdict], None]] = None,
 ) -> Verdict:
-    """Read the verdict; with a poller, keep reading until it is settled or the poller gives up."""
+    """Read the verdict; with a poller, keep reading until it is settled or the poller gives up.
+
+    While it waits, each poll reads only the workflows (and the pipeline until it is created); the jobs of
+    failed or waiting workflows are read once, for the verdict it returns.
+    """
+    pipeline: Optional[dict[str, Any]] = None
     while True:
-        verdict = read_verdict(client, pipeline_id)
+        verdict = read_verdict(client, pipeline_id, pipeline, jobs=False)
+        pipeline = verdict.pipeline
         if verdict.settled or poller is None:
-            return verdict
+            break
         if on_progress:
             on_progress(verdict)
         if not poller.wait():
-            return verdict
+            break
+    read_jobs(client, verdict)
+    return verdict
 
 
 def oldest_first(workflows: list[dict[str, Any]]) -> list[dict[str, Any]]:

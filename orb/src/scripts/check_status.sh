@@ -10,6 +10,6 @@ if [ -n "${CB_PARAM_PIPELINE_ID-}" ]; then
 else
   args+=(--id-file "${CB_PARAM_ID_FILE:-/tmp/circleback/pipeline-id}")
 fi
-args+=(--timeout "${CB_PARAM_TIMEOUT:-900}" --interval "${CB_PARAM_INTERVAL:-5}")
+args+=(--timeout "${CB_PARAM_TIMEOUT:-900}" --interval "${CB_PARAM_INTERVAL:-2}")
 
 exec cb-helper "${args[@]}"
