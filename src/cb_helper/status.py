@@ -105,9 +105,9 @@ def read_verdict(
 ) -> Verdict:
     """One look at the pipeline, its workflows, and (with ``jobs``) the jobs of those that failed or wait.
 
-    ``pipeline`` is an earlier answer for it, read again only when it was not yet ``created``.
+    ``pipeline`` is an earlier answer for it to reuse instead of reading it again.
     """
-    if pipeline is None or pipeline.get("state") != "created":
+    if pipeline is None:
         pipeline = client.get(f"/pipeline/{pipeline_id}")
     verdict = Verdict(
         pipeline_id=pipeline_id,
@@ -156,13 +156,14 @@ def settle(
 ) -> Verdict:
     """Read the verdict; with a poller, keep reading until it is settled or the poller gives up.
 
-    While it waits, each poll reads only the workflows (and the pipeline until it is created); the jobs of
-    failed or waiting workflows are read once, for the verdict it returns.
+    While it waits, each poll reads only the workflows once the pipeline has some (a pipeline that runs
+    workflows no longer changes state); the jobs of failed or waiting workflows are read once, for the
+    verdict it returns.
     """
     pipeline: Optional[dict[str, Any]] = None
     while True:
         verdict = read_verdict(client, pipeline_id, pipeline, jobs=False)
-        pipeline = verdict.pipeline
+        pipeline = verdict.pipeline if verdict.workflows else None
         if verdict.settled or poller is None:
             break
         if on_progress:

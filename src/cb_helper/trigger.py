@@ -122,14 +122,12 @@ def verify_started(
 ) -> TriggerResult:
     """Poll until the pipeline is ``created`` with at least one workflow; fail at once if it ``errored``."""
     pipeline_id = result.id
-    state = None
     while True:
-        if state != "created":  # a created pipeline stays created: from then on only its workflows are polled
-            pipeline = client.get(f"/pipeline/{pipeline_id}")
-            result.pipeline = {**result.pipeline, **pipeline}
-            state = pipeline.get("state")
-            if state == "errored":
-                raise DownstreamCanceled(_errored_message(pipeline))
+        pipeline = client.get(f"/pipeline/{pipeline_id}")
+        result.pipeline = {**result.pipeline, **pipeline}
+        state = pipeline.get("state")
+        if state == "errored":
+            raise DownstreamCanceled(_errored_message(pipeline))
         if state == "created":
             result.workflows = list(client.paginate(f"/pipeline/{pipeline_id}/workflow"))
             if result.workflows:

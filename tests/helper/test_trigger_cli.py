@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
@@ -58,24 +57,6 @@ def test_trigger_json_output(sim: SimServer, run: Run) -> None:
     assert data["url"] == f"{sim.url}/pipelines/github/acme/project-b/{data['number']}"
     assert [w["name"] for w in data["workflows"]] == ["test"]
     assert sim.state.get_pipeline(data["id"]).tag == "v1.2.3"
-
-
-def test_start_verification_reads_a_created_pipeline_once(sim: SimServer, run: Run) -> None:
-    """While the workflow is late, only the workflow list is polled once the pipeline is created."""
-
-    def start_late(event: SimEvent) -> None:
-        if event.kind == "pipeline_triggered":
-            pid = event.pipeline_id
-            threading.Timer(1.5, lambda: sim.state.add_workflow(pid, "test")).start()
-
-    sim.state.add_listener(start_late)
-    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "30")
-    assert result.code == 0, result.output
-    pid = result.stdout.strip()
-    paths = [(r.method, r.path) for r in sim.state.request_log]
-    assert paths[:2] == [("POST", f"/project/{PROJECT_B}/pipeline"), ("GET", f"/pipeline/{pid}")]
-    assert paths.count(("GET", f"/pipeline/{pid}")) == 1
-    assert paths.count(("GET", f"/pipeline/{pid}/workflow")) >= 2  # it did poll
 
 
 def test_circleci_slugs_and_definition_ids_use_the_run_endpoint(sim: SimServer, run: Run) -> None:
