@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Install cb-helper. The packer puts a generated preamble in front of this script (as
-# scripts/helper_bundle.sh) that sets CB_BUNDLE_VERSION and CB_BUNDLE_REQUIREMENTS and defines
+# scripts/helper_bundle.sh) that sets CB_BUNDLE_VERSION, CB_BUNDLE_REQUIREMENTS (the pinned packages
+# the helper imports) and CB_BUNDLE_JQ (the pinned jq binding, only for --jq), and defines
 # cb_bundle_write DIR, which writes the helper's bundled sources into DIR.
+#
+# Fast path (the image's Python has pip, as cimg/python does): a virtual environment without pip,
+# filled by the image's pip with --target, --no-deps (the pins are the complete set) and no bytecode
+# compilation. Without pip in the image, the venv bootstraps its own pip first, which costs seconds.
 set -eo pipefail
 
 version="${CB_BUNDLE_VERSION:?this script needs the preamble the orb packer generates}"
 source_kind="${CB_PARAM_SOURCE:-bundled}"
 requirement="${CB_PARAM_PIP_REQUIREMENT-}"
 install_dir="${CB_PARAM_INSTALL_DIR:-$HOME/.cb-helper}"
+with_jq="${CB_PARAM_JQ:-0}"
 
 case "$source_kind" in
   bundled | index) ;;
@@ -16,19 +22,44 @@ case "$source_kind" in
     exit 2
     ;;
 esac
+case "$with_jq" in
+  0 | 1 | true | false) ;;
+  *)
+    echo "install_helper: jq '$with_jq' is not a boolean (expected true or false)" >&2
+    exit 2
+    ;;
+esac
+
+put_on_path() {
+  if [ -n "${BASH_ENV-}" ]; then
+    echo "export PATH=\"$install_dir/bin:\$PATH\"" >> "$BASH_ENV"
+  fi
+}
 
 if [ "$source_kind" = bundled ] || [ -z "$requirement" ]; then
   if command -v cb-helper > /dev/null 2>&1 && [ "$(cb-helper --version 2> /dev/null)" = "cb-helper $version" ]; then
     echo "cb-helper $version is already installed ($(command -v cb-helper)); nothing to do."
     exit 0
   fi
+  # Installed by an earlier step into the same directory (or restored from a cache), not yet on PATH.
+  if [ "$("$install_dir/bin/cb-helper" --version 2> /dev/null)" = "cb-helper $version" ]; then
+    echo "cb-helper $version is already installed in $install_dir; putting it on PATH."
+    put_on_path
+    exit 0
+  fi
 fi
 
+# One probe per candidate: the version, and whether this Python has pip.
 python=""
+python_pip=""
 for candidate in python3 python; do
-  if command -v "$candidate" > /dev/null 2>&1 &&
-    "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)' 2> /dev/null; then
+  command -v "$candidate" > /dev/null 2>&1 || continue
+  if found="$("$candidate" -c 'import sys
+if sys.version_info < (3, 9): sys.exit(1)
+import importlib.util
+print("pip" if importlib.util.find_spec("pip") else "none")' 2> /dev/null)"; then
     python="$candidate"
+    python_pip="$found"
     break
   fi
 done
@@ -40,17 +71,31 @@ if [ -z "$python" ]; then
 fi
 
 venv="$install_dir/venv-$version"
-if ! "$python" -m venv --clear "$venv" > /dev/null; then
-  echo "install_helper: '$python -m venv' failed; install the venv module (e.g. python3-venv) or use the circle_back job." >&2
-  exit 2
+pip_options=(install --quiet --disable-pip-version-check --no-input --no-compile)
+if [ -n "${CB_PARAM_INDEX_URL-}" ]; then pip_options+=(--index-url "$CB_PARAM_INDEX_URL"); fi
+export PIP_ROOT_USER_ACTION=ignore # pip's warning about running as root; older pips ignore the variable
+if [ "$python_pip" = pip ]; then
+  if ! "$python" -m venv --clear --without-pip "$venv" > /dev/null; then
+    echo "install_helper: '$python -m venv' failed; install the venv module (e.g. python3-venv) or use the circle_back job." >&2
+    exit 2
+  fi
+  site_packages="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  pip=("$python" -m pip "${pip_options[@]}" --target "$site_packages")
+else
+  echo "$python has no pip: bootstrapping pip into the virtual environment first (a few seconds more)"
+  if ! "$python" -m venv --clear "$venv" > /dev/null; then
+    echo "install_helper: '$python' has no pip and '$python -m venv' failed; install pip or the venv module (e.g. python3-pip or python3-venv), or use the circle_back job." >&2
+    exit 2
+  fi
+  site_packages="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  pip=("$venv/bin/python" -m pip "${pip_options[@]}")
 fi
-pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input)
-if [ -n "${CB_PARAM_INDEX_URL-}" ]; then pip+=(--index-url "$CB_PARAM_INDEX_URL"); fi
 
 if [ "$source_kind" = bundled ]; then
+  packages=("${CB_BUNDLE_REQUIREMENTS[@]}")
+  if [ "$with_jq" = 1 ] || [ "$with_jq" = true ]; then packages+=("${CB_BUNDLE_JQ[@]}"); fi
   echo "Installing the cb-helper $version bundled in this orb, with its pinned dependencies"
-  if [ "${#CB_BUNDLE_REQUIREMENTS[@]}" -gt 0 ]; then "${pip[@]}" "${CB_BUNDLE_REQUIREMENTS[@]}"; fi
-  site_packages="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  if [ "${#packages[@]}" -gt 0 ]; then "${pip[@]}" --no-deps "${packages[@]}"; fi
   cb_bundle_write "$site_packages"
   printf '#!%s\nimport sys\nfrom cb_helper.cli import main\nsys.exit(main())\n' "$venv/bin/python" > "$venv/bin/cb-helper"
   chmod +x "$venv/bin/cb-helper"
@@ -58,11 +103,14 @@ else
   [ -n "$requirement" ] || requirement="cb-helper==$version"
   echo "Installing $requirement from a package index"
   "${pip[@]}" "$requirement"
+  if [ ! -x "$venv/bin/cb-helper" ]; then
+    # pip --target puts console scripts in site-packages' bin directory, not the venv's.
+    printf '#!%s\nimport sys\nfrom cb_helper.cli import main\nsys.exit(main())\n' "$venv/bin/python" > "$venv/bin/cb-helper"
+    chmod +x "$venv/bin/cb-helper"
+  fi
 fi
 
 mkdir -p "$install_dir/bin"
 ln -sf "$venv/bin/cb-helper" "$install_dir/bin/cb-helper"
-if [ -n "${BASH_ENV-}" ]; then
-  echo "export PATH=\"$install_dir/bin:\$PATH\"" >> "$BASH_ENV"
-fi
+put_on_path
 "$install_dir/bin/cb-helper" --version

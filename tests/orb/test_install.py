@@ -1,0 +1,170 @@
+"""install_helper for real, offline: pins from a local wheelhouse of stand-in wheels, and the packages the
+helper imports linked from this interpreter (PYTHONPATH)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cb_helper import __version__
+from tests.orb.runstep import run_step
+from tests.orb.wheels import build_wheel
+from tools.orbkit.bundle import (
+    JQ_PACKAGES,
+    PACKAGE_DIR,
+    REQUIREMENTS,
+    UNBUNDLED_PACKAGES,
+    bundle_requirements,
+    bundled_files,
+    render_bundle,
+    requirement_name,
+)
+
+#: The stand-in pins: one with a dependency the wheelhouse lacks (only --no-deps installs it), a jq
+#: binding, and a PyYAML the wheelhouse lacks (installing it would fail).
+PINS = "core-dep==1.0\njq==1.0\nPyYAML==9.9\n"
+
+
+@pytest.fixture
+def installer(tmp_path: Path) -> Path:
+    requirements = tmp_path / "helper-requirements.txt"
+    requirements.write_text(PINS)
+    script = tmp_path / "install.sh"
+    script.write_text(render_bundle(requirements_file=requirements))
+    wheelhouse = tmp_path / "wheelhouse"
+    build_wheel(wheelhouse, "core-dep", "1.0", requires=["not-in-the-wheelhouse>=1"])
+    build_wheel(wheelhouse, "jq", "1.0")
+    return script
+
+
+def helper_imports(directory: Path) -> Path:
+    """A directory with only the packages the helper imports (not pip), linked from this interpreter."""
+    directory.mkdir(exist_ok=True)
+    for name in ("requests", "urllib3", "idna", "certifi", "charset_normalizer", "click"):
+        spec = importlib.util.find_spec(name)
+        assert spec is not None, name
+        assert spec.origin is not None, name
+        link = directory / name
+        if not link.exists():
+            link.symlink_to(Path(spec.origin).parent)
+    return directory
+
+
+def run_installer(
+    script: Path, tmp_path: Path, python_dir: Path | None = None, **params: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the installer with ``python_dir`` (default: one holding this interpreter as python3) on PATH."""
+    if python_dir is None:
+        python_dir = tmp_path / "python-only"
+        python_dir.mkdir(exist_ok=True)
+        if not (python_dir / "python3").exists():
+            (python_dir / "python3").symlink_to(sys.executable)
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": f"{python_dir}:/usr/bin:/bin",
+        "BASH_ENV": str(tmp_path / "bash_env"),
+        "CB_PARAM_INSTALL_DIR": str(tmp_path / "install"),
+        "PYTHONPATH": str(helper_imports(tmp_path / "imports")),
+        "PIP_CONFIG_FILE": "/dev/null",
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(tmp_path / "wheelhouse"),
+        **params,
+    }
+    return subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def site_packages(tmp_path: Path) -> Path:
+    (path,) = (tmp_path / "install" / f"venv-{__version__}" / "lib").glob("python3*/site-packages")
+    return path
+
+
+def test_the_images_pip_fills_a_venv_without_pip(installer: Path, tmp_path: Path) -> None:
+    result = run_installer(installer, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(f"cb-helper {__version__}")
+    assert "bootstrapping pip" not in result.stdout
+    packages = site_packages(tmp_path)
+    installed = sorted(p.name for p in packages.glob("*.dist-info"))
+    assert installed == ["core_dep-1.0.dist-info"]  # --no-deps; no jq unless asked; never PyYAML
+    assert not (packages / "pip").exists()  # no pip bootstrapped into the venv
+    assert not list((packages / "core_dep").rglob("*.pyc"))  # no bytecode compiled at install time
+    assert (packages / "cb_helper" / "cli.py").read_text() == (PACKAGE_DIR / "cli.py").read_text()
+    assert f'export PATH="{tmp_path}/install/bin:$PATH"' in (tmp_path / "bash_env").read_text()
+
+    # The next step of the job: installed in install_dir already, nothing is installed again.
+    (tmp_path / "bash_env").unlink()
+    again = run_installer(installer, tmp_path, PIP_FIND_LINKS=str(tmp_path / "nowhere"))
+    assert again.returncode == 0, again.stderr
+    assert "already installed in" in again.stdout
+    assert f'export PATH="{tmp_path}/install/bin:$PATH"' in (tmp_path / "bash_env").read_text()
+
+
+def test_the_jq_binding_only_when_asked(installer: Path, tmp_path: Path) -> None:
+    result = run_installer(installer, tmp_path, CB_PARAM_JQ="true")
+    assert result.returncode == 0, result.stderr
+    installed = sorted(p.name for p in site_packages(tmp_path).glob("*.dist-info"))
+    assert installed == ["core_dep-1.0.dist-info", "jq-1.0.dist-info"]
+
+
+def test_a_jq_value_that_is_not_a_boolean_is_bad_input(tmp_path: Path) -> None:
+    result = run_step("install_helper", {"jq": "maybe"}, [tmp_path], {"CB_PARAM_INSTALL_DIR": str(tmp_path / "i")})
+    assert result.returncode == 2
+    assert "jq 'maybe' is not a boolean" in result.stderr
+    assert not (tmp_path / "i").exists()
+
+
+@pytest.mark.slow
+def test_a_python_without_pip_bootstraps_pip_and_says_so(installer: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = str(bare / "bin" / "python3")
+    probe = subprocess.run([python, "-c", "import pip"], capture_output=True, check=False)
+    if probe.returncode == 0:
+        pytest.skip("this interpreter's venvs see a pip; there is no Python without pip to try")
+    if subprocess.run([python, "-m", "ensurepip", "--version"], capture_output=True, check=False).returncode:
+        pytest.skip("this interpreter has no ensurepip, so a venv cannot bootstrap pip")
+    result = run_installer(installer, tmp_path, bare / "bin")
+    assert result.returncode == 0, result.stderr
+    assert "has no pip: bootstrapping pip" in result.stdout
+    packages = site_packages(tmp_path)
+    assert (packages / "core_dep-1.0.dist-info").is_dir()
+    assert (packages / "pip").is_dir()
+
+
+def test_pins_split_into_core_jq_and_unbundled() -> None:
+    core, jq = bundle_requirements(REQUIREMENTS)
+    assert {requirement_name(r) for r in jq} == JQ_PACKAGES
+    names = {requirement_name(r) for r in core}
+    assert {"requests", "click", "urllib3", "certifi"} <= names
+    assert not names & (JQ_PACKAGES | UNBUNDLED_PACKAGES)
+
+
+def _third_party_imports(tree: ast.AST) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module.split(".")[0])
+    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
+    return {m for m in modules if m not in stdlib and m not in ("cb_helper", "__future__")}
+
+
+def test_the_bundled_sources_import_only_what_the_install_brings() -> None:
+    """requests and click always; jq only inside a function (--jq); never yaml (the runner's, not bundled)."""
+    if not hasattr(sys, "stdlib_module_names"):
+        pytest.skip("needs Python 3.10+ to tell the standard library apart")
+    top_level: set[str] = set()
+    anywhere: set[str] = set()
+    for relative in bundled_files():
+        tree = ast.parse((PACKAGE_DIR.parent / relative).read_text())
+        anywhere |= _third_party_imports(tree)
+        module_level = ast.Module([n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], [])
+        top_level |= _third_party_imports(module_level)
+    assert top_level == {"requests", "click"}
+    assert anywhere == {"requests", "click", "jq"}
