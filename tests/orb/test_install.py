@@ -1,10 +1,9 @@
-"""install_helper for real, offline: pins from a local wheelhouse of stand-in wheels, and the packages the
-helper imports linked from this interpreter (PYTHONPATH)."""
+"""install_helper for real and offline: a local wheelhouse of the helper's own packages, packed again from
+this interpreter, and stand-in wheels built on the spot."""
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from cb_helper import __version__
 from tests.orb.runstep import run_step
-from tests.orb.wheels import build_wheel
+from tests.orb.wheels import build_wheel, wheel_from_installed
 from tools.orbkit.bundle import (
     JQ_PACKAGES,
     PACKAGE_DIR,
@@ -25,34 +24,30 @@ from tools.orbkit.bundle import (
     requirement_name,
 )
 
-#: The stand-in pins: one with a dependency the wheelhouse lacks (only --no-deps installs it), a jq
-#: binding, and a PyYAML the wheelhouse lacks (installing it would fail).
-PINS = "core-dep==1.0\njq==1.0\nPyYAML==9.9\n"
+#: What the bundled helper imports, at the versions installed here.
+HELPER_PACKAGES = ("requests", "urllib3", "idna", "certifi", "charset-normalizer", "click")
+#: Stand-ins: a pin with a dependency the wheelhouse lacks (only --no-deps installs it), a jq binding,
+#: and a PyYAML the wheelhouse lacks (installing it would fail).
+STAND_INS = ["core-dep==1.0", "jq==1.0", "PyYAML==9.9"]
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    directory = tmp_path_factory.mktemp("wheelhouse")
+    pins = [wheel_from_installed(directory, name)[0] for name in HELPER_PACKAGES]
+    build_wheel(directory, "core-dep", "1.0", requires=["not-in-the-wheelhouse>=1"])
+    build_wheel(directory, "jq", "1.0")
+    return directory, pins
 
 
 @pytest.fixture
-def installer(tmp_path: Path) -> Path:
+def installer(tmp_path: Path, wheelhouse: tuple[Path, list[str]]) -> Path:
     requirements = tmp_path / "helper-requirements.txt"
-    requirements.write_text(PINS)
+    requirements.write_text("\n".join([*wheelhouse[1], *STAND_INS]) + "\n")
     script = tmp_path / "install.sh"
     script.write_text(render_bundle(requirements_file=requirements))
-    wheelhouse = tmp_path / "wheelhouse"
-    build_wheel(wheelhouse, "core-dep", "1.0", requires=["not-in-the-wheelhouse>=1"])
-    build_wheel(wheelhouse, "jq", "1.0")
+    (tmp_path / "wheelhouse").symlink_to(wheelhouse[0])
     return script
-
-
-def helper_imports(directory: Path) -> Path:
-    """A directory with only the packages the helper imports (not pip), linked from this interpreter."""
-    directory.mkdir(exist_ok=True)
-    for name in ("requests", "urllib3", "idna", "certifi", "charset_normalizer", "click"):
-        spec = importlib.util.find_spec(name)
-        assert spec is not None, name
-        assert spec.origin is not None, name
-        link = directory / name
-        if not link.exists():
-            link.symlink_to(Path(spec.origin).parent)
-    return directory
 
 
 def run_installer(
@@ -69,7 +64,6 @@ def run_installer(
         "PATH": f"{python_dir}:/usr/bin:/bin",
         "BASH_ENV": str(tmp_path / "bash_env"),
         "CB_PARAM_INSTALL_DIR": str(tmp_path / "install"),
-        "PYTHONPATH": str(helper_imports(tmp_path / "imports")),
         "PIP_CONFIG_FILE": "/dev/null",
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": str(tmp_path / "wheelhouse"),
@@ -78,23 +72,36 @@ def run_installer(
     return subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def site_packages(tmp_path: Path) -> Path:
-    (path,) = (tmp_path / "install" / f"venv-{__version__}" / "lib").glob("python3*/site-packages")
-    return path
+def installed(tmp_path: Path) -> list[str]:
+    lib = tmp_path / "install" / f"helper-{__version__}" / "lib"
+    return sorted(p.name.split("-")[0] for p in lib.glob("*.dist-info"))
 
 
-def test_the_images_pip_fills_a_venv_without_pip(installer: Path, tmp_path: Path) -> None:
+HELPER_DISTS = ["certifi", "charset_normalizer", "click", "idna", "requests", "urllib3"]
+
+
+def test_the_images_pip_installs_the_pins_alone(installer: Path, tmp_path: Path) -> None:
     result = run_installer(installer, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(f"cb-helper {__version__}")
     assert "bootstrapping pip" not in result.stdout
-    packages = site_packages(tmp_path)
-    installed = sorted(p.name for p in packages.glob("*.dist-info"))
-    assert installed == ["core_dep-1.0.dist-info"]  # --no-deps; no jq unless asked; never PyYAML
-    assert not (packages / "pip").exists()  # no pip bootstrapped into the venv
-    assert not list((packages / "core_dep").rglob("*.pyc"))  # no bytecode compiled at install time
-    assert (packages / "cb_helper" / "cli.py").read_text() == (PACKAGE_DIR / "cli.py").read_text()
+    lib = tmp_path / "install" / f"helper-{__version__}" / "lib"
+    assert installed(tmp_path) == sorted([*HELPER_DISTS, "core_dep"])  # --no-deps; jq only if asked; no PyYAML
+    assert not (lib / "pip").exists()
+    assert not list((lib / "requests").rglob("*.pyc"))  # no bytecode compiled at install time
+    assert (lib / "cb_helper" / "cli.py").read_text() == (PACKAGE_DIR / "cli.py").read_text()
     assert f'export PATH="{tmp_path}/install/bin:$PATH"' in (tmp_path / "bash_env").read_text()
+
+    # Isolated from the image: packages on PYTHONPATH shadow neither its pins nor the standard library.
+    shadow = tmp_path / "shadow"
+    for name in ("click", "logging"):
+        (shadow / name).mkdir(parents=True)
+        (shadow / name / "__init__.py").write_text(f"raise ImportError('the image has a broken {name}')\n")
+    helper = tmp_path / "install" / "bin" / "cb-helper"
+    ran = subprocess.run(
+        [str(helper), "--version"], env={"PYTHONPATH": str(shadow)}, capture_output=True, text=True, check=False
+    )
+    assert ran.stdout == f"cb-helper {__version__}\n", ran.stderr
 
     # The next step of the job: installed in install_dir already, nothing is installed again.
     (tmp_path / "bash_env").unlink()
@@ -107,8 +114,7 @@ def test_the_images_pip_fills_a_venv_without_pip(installer: Path, tmp_path: Path
 def test_the_jq_binding_only_when_asked(installer: Path, tmp_path: Path) -> None:
     result = run_installer(installer, tmp_path, CB_PARAM_JQ="true")
     assert result.returncode == 0, result.stderr
-    installed = sorted(p.name for p in site_packages(tmp_path).glob("*.dist-info"))
-    assert installed == ["core_dep-1.0.dist-info", "jq-1.0.dist-info"]
+    assert installed(tmp_path) == sorted([*HELPER_DISTS, "core_dep", "jq"])
 
 
 def test_a_jq_value_that_is_not_a_boolean_is_bad_input(tmp_path: Path) -> None:
@@ -123,17 +129,15 @@ def test_a_python_without_pip_bootstraps_pip_and_says_so(installer: Path, tmp_pa
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
     python = str(bare / "bin" / "python3")
-    probe = subprocess.run([python, "-c", "import pip"], capture_output=True, check=False)
-    if probe.returncode == 0:
+    if subprocess.run([python, "-c", "import pip"], capture_output=True, check=False).returncode == 0:
         pytest.skip("this interpreter's venvs see a pip; there is no Python without pip to try")
     if subprocess.run([python, "-m", "ensurepip", "--version"], capture_output=True, check=False).returncode:
         pytest.skip("this interpreter has no ensurepip, so a venv cannot bootstrap pip")
     result = run_installer(installer, tmp_path, bare / "bin")
     assert result.returncode == 0, result.stderr
     assert "has no pip: bootstrapping pip" in result.stdout
-    packages = site_packages(tmp_path)
-    assert (packages / "core_dep-1.0.dist-info").is_dir()
-    assert (packages / "pip").is_dir()
+    assert result.stdout.strip().endswith(f"cb-helper {__version__}")
+    assert installed(tmp_path) == sorted([*HELPER_DISTS, "core_dep"])
 
 
 def test_pins_split_into_core_jq_and_unbundled() -> None:

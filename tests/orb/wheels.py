@@ -33,3 +33,34 @@ def build_wheel(directory: Path, name: str, version: str, requires: Sequence[str
             wheel.writestr(name_in_zip, text)
         wheel.writestr(f"{dist_info}/RECORD", "\n".join(record) + "\n")
     return path
+
+
+def wheel_from_installed(directory: Path, name: str) -> tuple[str, Path]:
+    """Pack the distribution ``name`` as installed in this interpreter back into a wheel; its pin and path.
+
+    Takes the files its RECORD lists inside site-packages (not scripts, not bytecode) and the first tag
+    of its WHEEL file, so compiled distributions keep their platform tag.
+    """
+    from importlib.metadata import distribution
+
+    dist = distribution(name)
+    version = dist.version
+    files = [f for f in dist.files or [] if not str(f).startswith("..") and "__pycache__" not in str(f)]
+    dist_info = next(str(f).split("/")[0] for f in files if str(f).endswith(".dist-info/METADATA"))
+    wheel_text = dist.read_text("WHEEL") or ""
+    tag = next((line.split(":", 1)[1].strip() for line in wheel_text.splitlines() if line.startswith("Tag:")), "")
+    module = dist_info[: -len(".dist-info")].rsplit("-", 1)[0]
+    path = directory / f"{module}-{version}-{tag or 'py3-none-any'}.whl"
+    directory.mkdir(parents=True, exist_ok=True)
+    skipped = {f"{dist_info}/{n}" for n in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")}
+    record = []
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:
+        for file in files:
+            if str(file) in skipped:
+                continue
+            data = Path(str(file.locate())).read_bytes()
+            wheel.writestr(str(file), data)
+            record.append(f"{file},{_digest(data)},{len(data)}")
+        record.append(f"{dist_info}/RECORD,,")
+        wheel.writestr(f"{dist_info}/RECORD", "\n".join(record) + "\n")
+    return f"{dist.metadata['Name']}=={version}", path

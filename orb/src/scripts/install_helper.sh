@@ -4,9 +4,9 @@
 # the helper imports) and CB_BUNDLE_JQ (the pinned jq binding, only for --jq), and defines
 # cb_bundle_write DIR, which writes the helper's bundled sources into DIR.
 #
-# Fast path (the image's Python has pip, as cimg/python does): a virtual environment without pip,
-# filled by the image's pip with --target, --no-deps (the pins are the complete set) and no bytecode
-# compilation. Without pip in the image, the venv bootstraps its own pip first, which costs seconds.
+# Fast path (the image's Python has pip, as cimg/python does): the image's pip installs the pins into a
+# directory of their own with --target, --no-deps (the pins are the complete set) and no bytecode
+# compilation. Without pip in the image, a virtual environment bootstraps one first: seconds more.
 set -eo pipefail
 
 version="${CB_BUNDLE_VERSION:?this script needs the preamble the orb packer generates}"
@@ -49,17 +49,20 @@ if [ "$source_kind" = bundled ] || [ -z "$requirement" ]; then
   fi
 fi
 
-# One probe per candidate: the version, and whether this Python has pip.
+# One probe per candidate: the version, whether this Python has pip, and its real executable (not a shim).
 python=""
 python_pip=""
+interpreter=""
 for candidate in python3 python; do
   command -v "$candidate" > /dev/null 2>&1 || continue
   if found="$("$candidate" -c 'import sys
 if sys.version_info < (3, 9): sys.exit(1)
 import importlib.util
-print("pip" if importlib.util.find_spec("pip") else "none")' 2> /dev/null)"; then
+print("pip" if importlib.util.find_spec("pip") else "none")
+print(sys.executable)' 2> /dev/null)"; then
     python="$candidate"
-    python_pip="$found"
+    python_pip="${found%%$'\n'*}"
+    interpreter="${found#*$'\n'}"
     break
   fi
 done
@@ -69,26 +72,25 @@ if [ -z "$python" ]; then
   echo "or run this step on an image with Python." >&2
   exit 2
 fi
+if [ -z "$interpreter" ] || [ "$interpreter" = "$python_pip" ]; then interpreter="$(command -v "$python")"; fi
 
-venv="$install_dir/venv-$version"
-pip_options=(install --quiet --disable-pip-version-check --no-input --no-compile)
+# The helper lives in $prefix/lib and runs isolated (-I: no PYTHONPATH, no user site; -S: no
+# site-packages of the image), so nothing installed in the image can shadow its pinned packages.
+prefix="$install_dir/helper-$version"
+rm -rf "$prefix"
+mkdir -p "$prefix/bin" "$prefix/lib"
+pip_options=(install --quiet --disable-pip-version-check --no-input --no-compile --target "$prefix/lib")
 if [ -n "${CB_PARAM_INDEX_URL-}" ]; then pip_options+=(--index-url "$CB_PARAM_INDEX_URL"); fi
 export PIP_ROOT_USER_ACTION=ignore # pip's warning about running as root; older pips ignore the variable
 if [ "$python_pip" = pip ]; then
-  if ! "$python" -m venv --clear --without-pip "$venv" > /dev/null; then
-    echo "install_helper: '$python -m venv' failed; install the venv module (e.g. python3-venv) or use the circle_back job." >&2
-    exit 2
-  fi
-  site_packages="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-  pip=("$python" -m pip "${pip_options[@]}" --target "$site_packages")
+  pip=("$python" -m pip "${pip_options[@]}")
 else
-  echo "$python has no pip: bootstrapping pip into the virtual environment first (a few seconds more)"
-  if ! "$python" -m venv --clear "$venv" > /dev/null; then
+  echo "$python has no pip: bootstrapping pip into a virtual environment first (a few seconds more)"
+  if ! "$python" -m venv --clear "$install_dir/pip-venv" > /dev/null; then
     echo "install_helper: '$python' has no pip and '$python -m venv' failed; install pip or the venv module (e.g. python3-pip or python3-venv), or use the circle_back job." >&2
     exit 2
   fi
-  site_packages="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-  pip=("$venv/bin/python" -m pip "${pip_options[@]}")
+  pip=("$install_dir/pip-venv/bin/python" -m pip "${pip_options[@]}")
 fi
 
 if [ "$source_kind" = bundled ]; then
@@ -96,21 +98,22 @@ if [ "$source_kind" = bundled ]; then
   if [ "$with_jq" = 1 ] || [ "$with_jq" = true ]; then packages+=("${CB_BUNDLE_JQ[@]}"); fi
   echo "Installing the cb-helper $version bundled in this orb, with its pinned dependencies"
   if [ "${#packages[@]}" -gt 0 ]; then "${pip[@]}" --no-deps "${packages[@]}"; fi
-  cb_bundle_write "$site_packages"
-  printf '#!%s\nimport sys\nfrom cb_helper.cli import main\nsys.exit(main())\n' "$venv/bin/python" > "$venv/bin/cb-helper"
-  chmod +x "$venv/bin/cb-helper"
+  cb_bundle_write "$prefix/lib"
 else
   [ -n "$requirement" ] || requirement="cb-helper==$version"
   echo "Installing $requirement from a package index"
   "${pip[@]}" "$requirement"
-  if [ ! -x "$venv/bin/cb-helper" ]; then
-    # pip --target puts console scripts in site-packages' bin directory, not the venv's.
-    printf '#!%s\nimport sys\nfrom cb_helper.cli import main\nsys.exit(main())\n' "$venv/bin/python" > "$venv/bin/cb-helper"
-    chmod +x "$venv/bin/cb-helper"
-  fi
 fi
+cat > "$prefix/bin/cb-helper" << LAUNCHER
+#!$interpreter -IS
+import os, sys
+sys.path[:0] = [os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "lib")]
+from cb_helper.cli import main
+sys.exit(main())
+LAUNCHER
+chmod +x "$prefix/bin/cb-helper"
 
 mkdir -p "$install_dir/bin"
-ln -sf "$venv/bin/cb-helper" "$install_dir/bin/cb-helper"
+ln -sf "$prefix/bin/cb-helper" "$install_dir/bin/cb-helper"
 put_on_path
 "$install_dir/bin/cb-helper" --version
