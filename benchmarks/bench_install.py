@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Optional
 
-from tools.orbkit.bundle import REQUIREMENTS, bundle_requirements, render_bundle
+from tools.orbkit.bundle import REQUIREMENTS, bundle_requirements, helper_version, render_bundle
 
 
 def _base_python() -> str:
@@ -97,15 +97,17 @@ def report(runs: int = 5) -> None:
             pip = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
             return _timed([*pip, *wheels], env)
 
-        cold_time = _median("install_helper cold (image pip; no jq)", [cold() for _ in range(runs)])
-        cold_jq = _median("install_helper cold, jq: true", [cold({"CB_PARAM_JQ": "true"}) for _ in range(runs)])
-        plain_all = _median(
-            f"plain pip --target --no-deps, all {len(every_wheel)} pinned wheels",
-            [plain(every_wheel) for _ in range(runs)],
-        )
+        rounds: dict[str, list[float]] = {"cold": [], "jq": [], "all": [], "core": []}
+        for _ in range(runs):  # interleaved, so that a busy machine weighs on every figure alike
+            rounds["cold"].append(cold())
+            rounds["jq"].append(cold({"CB_PARAM_JQ": "true"}))
+            rounds["all"].append(plain(every_wheel))
+            rounds["core"].append(plain(core_wheels))
+        cold_time = _median("install_helper cold (image pip; no jq)", rounds["cold"])
+        cold_jq = _median("install_helper cold, jq: true", rounds["jq"])
+        plain_all = _median(f"plain pip --target --no-deps, all {len(every_wheel)} pinned wheels", rounds["all"])
         plain_core = _median(
-            f"plain pip --target --no-deps, the {len(core_wheels)} installed by default",
-            [plain(core_wheels) for _ in range(runs)],
+            f"plain pip --target --no-deps, the {len(core_wheels)} installed by default", rounds["core"]
         )
         installed = home / ".cb-helper" / "bin"
         again_here = [_timed(["bash", str(script)], env) for _ in range(runs)]
@@ -115,7 +117,8 @@ def report(runs: int = 5) -> None:
             "install_helper warm (on PATH)", [_timed(["bash", str(script)], on_path) for _ in range(runs)]
         )
         cold()
-        imports = [str((installed / "cb-helper").resolve().parent / "python"), "-c", "import cb_helper.client"]
+        lib = str(home / ".cb-helper" / f"helper-{helper_version()}" / "lib")
+        imports = [python, "-IS", "-c", f"import sys; sys.path[:0] = [{lib!r}]; import cb_helper.cli, cb_helper.client"]
         first = _timed(imports, env)
         again = _timed(imports, env)
         print(f"  first command after install imports without bytecode: +{(first - again) * 1000:.0f} ms, once")

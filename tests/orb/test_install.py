@@ -112,9 +112,18 @@ def test_the_images_pip_installs_the_pins_alone(installer: Path, tmp_path: Path)
 
 
 def test_the_jq_binding_only_when_asked(installer: Path, tmp_path: Path) -> None:
+    first = run_installer(installer, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "jq" not in installed(tmp_path)
+    # A later step asks for jq: the install without it does not do, even on PATH.
+    on_path = tmp_path / "python-only"
+    (on_path / "cb-helper").symlink_to(tmp_path / "install" / "bin" / "cb-helper")
     result = run_installer(installer, tmp_path, CB_PARAM_JQ="true")
     assert result.returncode == 0, result.stderr
+    assert "already installed" not in result.stdout
     assert installed(tmp_path) == sorted([*HELPER_DISTS, "core_dep", "jq"])
+    again = run_installer(installer, tmp_path, CB_PARAM_JQ="true")
+    assert "already installed" in again.stdout
 
 
 def test_a_jq_value_that_is_not_a_boolean_is_bad_input(tmp_path: Path) -> None:

@@ -36,13 +36,23 @@ put_on_path() {
   fi
 }
 
+# Whether the cb-helper at $1 will do: this version, and the jq binding when it is asked for (a bundled
+# install keeps its packages in lib/ beside bin/; any other install has every dependency).
+usable() {
+  [ "$("$1" --version 2> /dev/null)" = "cb-helper $version" ] || return 1
+  [ "$with_jq" = 1 ] || [ "$with_jq" = true ] || return 0
+  local prefix
+  prefix="$(dirname "$(dirname "$(readlink -f "$1")")")"
+  [ ! -d "$prefix/lib/cb_helper" ] || [ -d "$prefix/lib/jq" ]
+}
+
 if [ "$source_kind" = bundled ] || [ -z "$requirement" ]; then
-  if command -v cb-helper > /dev/null 2>&1 && [ "$(cb-helper --version 2> /dev/null)" = "cb-helper $version" ]; then
+  if command -v cb-helper > /dev/null 2>&1 && usable "$(command -v cb-helper)"; then
     echo "cb-helper $version is already installed ($(command -v cb-helper)); nothing to do."
     exit 0
   fi
   # Installed by an earlier step into the same directory (or restored from a cache), not yet on PATH.
-  if [ "$("$install_dir/bin/cb-helper" --version 2> /dev/null)" = "cb-helper $version" ]; then
+  if usable "$install_dir/bin/cb-helper"; then
     echo "cb-helper $version is already installed in $install_dir; putting it on PATH."
     put_on_path
     exit 0
