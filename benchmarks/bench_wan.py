@@ -136,6 +136,8 @@ def report(runs: int = 5) -> None:
             "JOB_NAME": HOLD,
             "NO_PROXY": "*",
         }
+        if "PYTHONPATH" in os.environ:  # e.g. to time another checkout's cb_helper
+            base["PYTHONPATH"] = os.environ["PYTHONPATH"]
         print(
             f"approve on a modelled WAN ({ROUND_TRIP * 1000:.0f} ms per round trip, {HANDSHAKE * 1000:.0f} ms per "
             f"new connection), median of {runs}, each a fresh process:"
