@@ -133,6 +133,23 @@ def test_a_jq_value_that_is_not_a_boolean_is_bad_input(tmp_path: Path) -> None:
     assert not (tmp_path / "i").exists()
 
 
+def test_source_index_resolves_dependencies(
+    installer: Path, tmp_path: Path, wheelhouse: tuple[Path, list[str]]
+) -> None:
+    """cb-helper from a package index (here a stand-in in the wheelhouse) comes with its dependencies."""
+    index = tmp_path / "index"
+    index.mkdir()
+    for wheel in wheelhouse[0].iterdir():
+        (index / wheel.name).symlink_to(wheel)
+    cli = f"def main():\n    print('cb-helper {__version__} from the index')\n    return 0\n"
+    build_wheel(index, "cb-helper", __version__, requires=["jq==1.0"], modules={"cli.py": cli})
+    result = run_installer(installer, tmp_path, CB_PARAM_SOURCE="index", PIP_FIND_LINKS=str(index))
+    assert result.returncode == 0, result.stderr
+    assert f"Installing cb-helper=={__version__} from a package index" in result.stdout
+    assert result.stdout.strip().endswith(f"cb-helper {__version__} from the index")
+    assert installed(tmp_path) == ["cb_helper", "jq"]
+
+
 @pytest.mark.slow
 def test_a_python_without_pip_bootstraps_pip_and_says_so(installer: Path, tmp_path: Path) -> None:
     bare = tmp_path / "bare"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -13,14 +13,20 @@ def _digest(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def build_wheel(directory: Path, name: str, version: str, requires: Sequence[str] = ()) -> Path:
-    """A pure-Python wheel of one module (``name`` with ``-`` as ``_``) that declares ``requires``."""
+def build_wheel(
+    directory: Path, name: str, version: str, requires: Sequence[str] = (), modules: Mapping[str, str] | None = None
+) -> Path:
+    """A pure-Python wheel of one package (``name`` with ``-`` as ``_``) that declares ``requires``.
+
+    ``modules`` maps module files inside the package (``cli.py``) to their text.
+    """
     module = name.replace("-", "_")
     dist_info = f"{module}-{version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
     metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
     files = {
         f"{module}/__init__.py": f"VERSION = {version!r}\n",
+        **{f"{module}/{path}": text for path, text in (modules or {}).items()},
         f"{dist_info}/METADATA": metadata,
         f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
