@@ -15,13 +15,13 @@ def approvals(sim: SimServer) -> list[RequestRecord]:
     return [r for r in sim.state.request_log if r.method == "POST" and "/approve/" in r.path]
 
 
-def test_approve_by_workflow_id_takes_exactly_three_calls(sim: SimServer, run: Run) -> None:
+def test_approve_by_workflow_id_takes_exactly_two_calls(sim: SimServer, run: Run) -> None:
+    """The job page with the hold, then the approval: the job list names the project, no workflow read."""
     upstream = make_upstream(sim)
-    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--allow-project", PROJECT_A)
     assert result.code == 0, result.output
     assert sim.state.get_job(upstream.hold_id).status == "success"
     assert [(r.method, r.path) for r in sim.state.request_log] == [
-        ("GET", f"/workflow/{upstream.workflow_id}"),
         ("GET", f"/workflow/{upstream.workflow_id}/job"),
         ("POST", f"/workflow/{upstream.workflow_id}/approve/{upstream.hold_id}"),
     ]

@@ -32,6 +32,18 @@ def test_workflows_prints_all_pages_as_one_array(sim: SimServer, run: Run) -> No
     assert numbers.stdout == "[1]\n"
 
 
+def test_jq_without_the_jq_package_is_a_usage_error_before_any_call(
+    sim: SimServer, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The orb installs the jq binding only on request; without it --jq says what is missing."""
+    monkeypatch.setitem(sys.modules, "jq", None)  # import jq raises ImportError
+    result = run("jobs", "--workflow-id", "5034460f-c7c4-4c43-9457-de07e2029e7b", "--jq", ".[].id")
+    assert result.code == 2, result.output
+    assert result.stderr.count("\n") == 1
+    assert "needs the jq Python package" in result.stderr
+    assert sim.state.request_log == []
+
+
 def test_a_bad_jq_expression_is_a_usage_error_before_any_call(sim: SimServer, run: Run) -> None:
     result = run("jobs", "--workflow-id", "5034460f-c7c4-4c43-9457-de07e2029e7b", "--jq", ".[")
     assert result.code == 2

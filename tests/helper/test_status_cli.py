@@ -98,6 +98,26 @@ def test_wait_settles_the_race_with_the_downstreams_last_job(sim: SimServer, run
     assert "workflow test: success" in result.stdout
 
 
+def test_a_wait_reads_the_pipeline_once_and_the_failed_jobs_once(sim: SimServer, run: Run) -> None:
+    """Polls read only the workflows; the pipeline (created) and the failed jobs are read once each."""
+    pid = downstream(sim)
+    wf = finish_downstream(sim, pid, {"unit": "failed", "lint": "running"})
+    lint = next(j for j in sim.state.jobs_of(wf.id) if j.name == "lint")
+    timer = threading.Timer(1.0, sim.state.set_job_status, args=(lint.id, "success"))
+    timer.start()
+    try:
+        result = run("status", "--pipeline-id", pid, "--wait", "--interval", "0.2", "--timeout", "30")
+    finally:
+        timer.cancel()
+    assert result.code == 1, result.output
+    assert "failed job: unit (failed)" in result.stdout
+    paths = [r.path for r in sim.state.request_log]
+    assert paths.count(f"/pipeline/{pid}") == 1
+    assert paths.count(f"/pipeline/{pid}/workflow") >= 2  # it did poll
+    assert paths.count(f"/workflow/{wf.id}/job") == 1
+    assert paths[-1] == f"/workflow/{wf.id}/job"  # read for the settled verdict, after the last poll
+
+
 def test_wait_gives_up_at_the_timeout(sim: SimServer, run: Run) -> None:
     pid = downstream(sim)
     finish_downstream(sim, pid, {"unit": "running"})

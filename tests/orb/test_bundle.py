@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -111,35 +108,3 @@ def test_unknown_source_is_bad_input(tmp_path: Path) -> None:
     result = run_step("install_helper", {"source": "nowhere"}, [tmp_path], _installer_env(tmp_path))
     assert result.returncode == 2
     assert "'nowhere'" in result.stderr
-
-
-@pytest.mark.slow
-def test_bundled_install_runs_the_bundled_helper(tmp_path: Path) -> None:
-    """A real install from the bundle; third-party packages come from this interpreter (no network)."""
-    empty = tmp_path / "requirements.txt"
-    empty.write_text("")
-    script = render_bundle(requirements_file=empty)
-    python_dir = tmp_path / "python-only"
-    python_dir.mkdir()
-    (python_dir / "python3").symlink_to(sys.executable)
-    env = {
-        **_installer_env(tmp_path),
-        "HOME": str(tmp_path),
-        "PATH": f"{python_dir}:/usr/bin:/bin",
-        "CB_PARAM_SOURCE": "bundled",
-        "PYTHONPATH": sysconfig.get_paths()["purelib"],
-    }
-    result = run_script(script, env, tmp_path / "step", timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith(f"cb-helper {__version__}")
-    installed = tmp_path / "install" / "bin" / "cb-helper"
-    assert installed.is_symlink()
-    assert f'export PATH="{tmp_path}/install/bin:$PATH"' in (tmp_path / "bash_env").read_text()
-    probe = subprocess.run(
-        [str(installed.resolve().parent / "python"), "-c", "import cb_helper; print(cb_helper.__file__)"],
-        env={"PYTHONPATH": env["PYTHONPATH"], "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert probe.stdout.startswith(str(tmp_path / "install"))

@@ -12,6 +12,6 @@ elif [ -n "${CB_PARAM_HANDOFF_FILE-}" ] && [ -f "$CB_PARAM_HANDOFF_FILE" ]; then
 else
   args+=(--id-file "${CB_PARAM_ID_FILE:-/tmp/circleback/pipeline-id}")
 fi
-args+=(--timeout "${CB_PARAM_TIMEOUT:-900}" --interval "${CB_PARAM_INTERVAL:-5}")
+args+=(--timeout "${CB_PARAM_TIMEOUT:-900}" --interval "${CB_PARAM_INTERVAL:-2}")
 
 exec cb-helper "${args[@]}"
