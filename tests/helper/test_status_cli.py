@@ -135,3 +135,46 @@ def test_an_id_file_holding_null_is_refused(sim: SimServer, run: Run, tmp_path: 
     result = run("status", "--id-file", str(tmp_path / "id"))
     assert result.code == 2
     assert "'null'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("jobs", "errored", "workflow_status", "code"),
+    [
+        ({"unit": "success"}, True, "error", 1),
+        ({"deploy": "unauthorized"}, False, "unauthorized", 1),
+        ({"unit": "failed", "lint": "running"}, False, "failing", 1),
+        ({"unit": "not_run", "lint": "not_run"}, False, "not_run", 5),
+    ],
+)
+def test_every_unsuccessful_workflow_status_has_its_exit_status(
+    sim: SimServer, run: Run, jobs: dict[str, str], errored: bool, workflow_status: str, code: int
+) -> None:
+    """The README's exit table: error, failing and unauthorized exit 1; not_run exits 5; none of them is success."""
+    pid = downstream(sim)
+    finish_downstream(sim, pid, {"lint": "success"}, workflow="lint")
+    wf = finish_downstream(sim, pid, jobs)
+    if errored:
+        sim.state.mark_workflow_errored(wf.id)
+    assert sim.state.get_workflow(wf.id).status == workflow_status
+    result = run("status", "--pipeline-id", pid, "--json")
+    assert result.code == code, result.output
+    data = json.loads(result.stdout)
+    assert data["conclusion"] == ("failed" if code == 1 else "canceled")
+    assert data["exit_status"] == code
+
+
+def test_wait_waits_for_every_workflow_not_the_first_terminal_one(sim: SimServer, run: Run) -> None:
+    """One workflow has passed, another still runs and then fails: the verdict is the failure, not an early pass."""
+    pid = downstream(sim)
+    finish_downstream(sim, pid, {"lint": "success"}, workflow="lint")
+    slow = finish_downstream(sim, pid, {"e2e": "running"}, workflow="e2e")
+    (job,) = sim.state.jobs_of(slow.id)
+    timer = threading.Timer(1.0, sim.state.set_job_status, args=(job.id, "failed"))
+    timer.start()
+    try:
+        result = run("status", "--pipeline-id", pid, "--wait", "--interval", "0.2", "--timeout", "30")
+    finally:
+        timer.cancel()
+    assert result.code == 1, result.output
+    assert "workflow e2e: failed" in result.stdout
+    assert "failed job: e2e (failed)" in result.stdout
