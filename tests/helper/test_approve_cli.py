@@ -77,11 +77,17 @@ def test_already_approved_is_success_and_sends_no_approval(sim: SimServer, run: 
     assert approvals(sim) == []
 
 
-def test_a_build_job_is_refused(sim: SimServer, run: Run) -> None:
+@pytest.mark.parametrize(("job", "status"), [("check", "blocked"), ("trigger", "success")])
+def test_a_build_job_is_refused(sim: SimServer, run: Run, job: str, status: str) -> None:
+    """Refused at once, whatever its status: not awaited while blocked, not taken as approved when it passed."""
     upstream = make_upstream(sim)
-    result = run("approve", "--job-name", "check", "--workflow-id", upstream.workflow_id)
-    assert result.code == 3
-    assert "not an approval job" in result.stderr
+    assert sim.state.get_job(upstream.jobs[job]).status == status
+    result = run("approve", "--job-name", job, "--workflow-id", upstream.workflow_id, "--hold-timeout", "3")
+    assert result.code == 3, result.output
+    assert f"job {job!r} in workflow 'build' ({upstream.workflow_id}) is a build job, not an approval job" in (
+        result.stderr
+    )
+    assert "waiting" not in result.stderr
     assert approvals(sim) == []
 
 
@@ -183,4 +189,41 @@ def test_a_canceled_upstream_is_reported_without_failing_the_downstream(sim: Sim
     assert "the upstream stopped waiting; nothing approved" in result.stderr
     data = json.loads(result.stdout)
     assert (data["outcome"], data["approved"]) == ("upstream_stopped", False)
+    assert approvals(sim) == []
+
+
+def test_approve_by_pipeline_id_looks_at_the_rerun_before_the_approved_original(sim: SimServer, run: Run) -> None:
+    """The original run's hold was approved; the rerun's hold is still blocked: wait for it, never 'already'."""
+    first = make_upstream(sim, hold_status="success")
+    rerun = make_upstream(sim, pipeline_id=first.pipeline_id, hold_status="blocked")
+
+    def rerun_trigger_job_finishes() -> None:
+        sim.state.set_job_status(rerun.jobs["trigger"], "success")
+        sim.state.set_job_status(rerun.hold_id, "on_hold")
+
+    timer = threading.Timer(1.0, rerun_trigger_job_finishes)
+    timer.start()
+    try:
+        result = run("approve", "--job-name", HOLD, "--pipeline-id", first.pipeline_id, "--hold-timeout", "20", "--json")
+    finally:
+        timer.cancel()
+    assert result.code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["workflow_id"], data["outcome"]) == (rerun.workflow_id, "approved")
+    assert sim.state.get_job(rerun.hold_id).status == "success"
+    assert [r.path for r in approvals(sim)] == [f"/workflow/{rerun.workflow_id}/approve/{rerun.hold_id}"]
+
+
+def test_a_hold_that_will_not_run_is_reported_as_upstream_stopped(sim: SimServer, run: Run) -> None:
+    """A's trigger job failed, so its hold is not_run: B's circle-back reports it and does not fail."""
+    upstream = make_upstream(sim, hold_status="blocked")
+    sim.state.set_job_status(upstream.jobs["trigger"], "failed")
+    sim.state.set_job_status(upstream.hold_id, "not_run")
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
+    assert result.code == 0, result.output
+    assert f"approval job {HOLD} in workflow {upstream.workflow_id} is not_run: the upstream stopped waiting" in (
+        result.stderr
+    )
+    data = json.loads(result.stdout)
+    assert (data["outcome"], data["approved"], data["already_approved"]) == ("upstream_stopped", False, False)
     assert approvals(sim) == []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -149,3 +152,72 @@ def test_a_trigger_the_api_declines_is_never_started_exit_5(sim: SimServer, run:
     assert result.code == 5, result.output
     assert "no pipeline was created on circleci/org1/proj1: Ignoring pipeline due to CI skip" in result.stderr
     assert result.stdout == ""
+
+
+class _OneAnswer(http.server.BaseHTTPRequestHandler):
+    """An API that accepts every trigger with the same 201 body, whatever it is."""
+
+    body: bytes = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _answering(body: str) -> Iterator[str]:
+    handler = type("Answer", (_OneAnswer,), {"body": body.encode()})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("body", ['{"id": null}', "{}", '{"id": "null"}', '{"id": "42"}', '[{"id": null}]'])
+@pytest.mark.parametrize("verify", ["--no-verify-start", "--verify-start"])
+def test_an_answer_without_a_uuid_is_never_success(run: Run, tmp_path: Path, body: str, verify: str) -> None:
+    """A 201 whose id is missing, null or not a UUID: exit 3, nothing on stdout, no id file (not `None`, exit 0)."""
+    id_file = tmp_path / "pipeline-id"
+    for url in _answering(body):
+        result = run("trigger", "--project", PROJECT_B, "--branch", "main", verify, "--id-file", str(id_file),
+                     env={"CIRCLECI_HOST": url})  # fmt: skip
+    assert result.code == 3, result.output
+    assert "the answer has no pipeline id" in result.stderr
+    assert result.stdout == ""
+    assert not id_file.exists()
+
+
+def test_recovery_does_not_guess_between_several_matching_pipelines(sim: SimServer, run: Run) -> None:
+    """The answer is lost and two recent pipelines fit the trigger: neither is adopted, and the user is told."""
+    sim.state.create_pipeline(PROJECT_B, branch="main", parameters={"triggering-pipeline-id": "p1"})
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--parameter", "triggering-pipeline-id=p1",
+                 "--no-verify-start")  # fmt: skip
+    assert result.code == 3, result.output
+    assert result.stdout == ""
+    ids = [p.id for p in sim.state.pipelines_of(PROJECT_B)]
+    assert len(ids) == 2
+    assert f"several recent pipelines match this trigger ({', '.join(ids)}); not guessing" in result.stderr
+    assert "Check the project's pipelines before triggering again" in result.stderr
+    assert len(posts(sim)) == 1
+
+
+def test_recovery_adopts_the_one_matching_pipeline(sim: SimServer, run: Run) -> None:
+    sim.state.create_pipeline(PROJECT_B, branch="main", parameters={"triggering-pipeline-id": "p0"})
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--parameter", "triggering-pipeline-id=p1",
+                 "--no-verify-start")  # fmt: skip
+    assert result.code == 0, result.output
+    (created,) = [p for p in sim.state.pipelines_of(PROJECT_B) if p.parameters == {"triggering-pipeline-id": "p1"}]
+    assert result.stdout == created.id + "\n"
+    assert "was created by it; using it" in result.stderr
