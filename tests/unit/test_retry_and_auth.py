@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import random
 
 import pytest
 
@@ -23,6 +24,22 @@ def test_jitter_stays_within_the_ceiling() -> None:
     policy = RetryPolicy(backoff_base=1.0, backoff_max=8.0)
     for attempt in range(1, 8):
         assert 0.0 <= policy.delay(attempt) <= min(8.0, 2 ** (attempt - 1))
+
+
+def test_the_default_jitter_spreads_delays_over_the_whole_range() -> None:
+    """Full jitter: clients that failed together do not retry together, and the ceiling is not the usual delay."""
+    saved = random.getstate()
+    random.seed(20261203)
+    try:
+        policy = RetryPolicy(backoff_base=1.0, backoff_max=8.0)
+        delays = [policy.delay(4) for _ in range(200)]
+    finally:
+        random.setstate(saved)
+    assert all(0.0 <= d <= 8.0 for d in delays)
+    assert len(set(delays)) > 150
+    assert min(delays) < 1.0
+    assert max(delays) > 7.0
+    assert 3.0 < sum(delays) / len(delays) < 5.0
 
 
 def test_retry_after_is_honoured_and_capped() -> None:
