@@ -204,7 +204,9 @@ def test_approve_by_pipeline_id_looks_at_the_rerun_before_the_approved_original(
     timer = threading.Timer(1.0, rerun_trigger_job_finishes)
     timer.start()
     try:
-        result = run("approve", "--job-name", HOLD, "--pipeline-id", first.pipeline_id, "--hold-timeout", "20", "--json")
+        result = run(
+            "approve", "--job-name", HOLD, "--pipeline-id", first.pipeline_id, "--hold-timeout", "20", "--json"
+        )
     finally:
         timer.cancel()
     assert result.code == 0, result.output
