@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit orb-check dist bench clean
+.PHONY: demo test lint typecheck unit orb-check dist bench mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ dist: $(STAMP)
 	rm -rf dist/*.whl dist/*.tar.gz
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check dist/*.whl dist/*.tar.gz
+
+## make mutate: mutation testing of the core modules (slow; MUTATE_JOBS=2 uses two cores, GROUPS= picks groups)
+MUTATE_JOBS ?= 1
+mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutate]'
+	$(BIN)/python -m tools.mutate --jobs $(MUTATE_JOBS) $(GROUPS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

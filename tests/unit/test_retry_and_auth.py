@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import pickle
 import random
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -53,6 +55,14 @@ def test_retry_after_http_date() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10.0)
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
     assert parse_retry_after(None) is None
+
+
+def test_retry_after_http_date_is_measured_from_the_clock() -> None:
+    soon = email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(hours=1), usegmt=True)
+    waited = parse_retry_after(soon)
+    assert waited is not None
+    assert 3000 < waited <= 3600
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
 def test_token_never_shows_itself() -> None:
