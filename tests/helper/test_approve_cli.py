@@ -229,3 +229,22 @@ def test_a_hold_that_will_not_run_is_reported_as_upstream_stopped(sim: SimServer
     data = json.loads(result.stdout)
     assert (data["outcome"], data["approved"], data["already_approved"]) == ("upstream_stopped", False, False)
     assert approvals(sim) == []
+
+
+def test_approve_json_names_the_workflow_and_the_job_it_approved(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim)
+    result = run("approve", "--job-name", HOLD, "--pipeline-id", upstream.pipeline_id, "--json")
+    assert result.code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "workflow_id": upstream.workflow_id,
+        "workflow_name": "build",
+        "pipeline_id": upstream.pipeline_id,
+        "project_slug": PROJECT_A,
+        "job_id": upstream.hold_id,
+        "job_name": HOLD,
+        "outcome": "approved",
+        "approved": True,
+        "already_approved": False,
+    }
+    again = json.loads(run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json").stdout)
+    assert (again["outcome"], again["approved"], again["already_approved"]) == ("already_approved", True, True)

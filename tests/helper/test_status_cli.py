@@ -178,3 +178,36 @@ def test_wait_waits_for_every_workflow_not_the_first_terminal_one(sim: SimServer
     assert result.code == 1, result.output
     assert "workflow e2e: failed" in result.stdout
     assert "failed job: e2e (failed)" in result.stdout
+
+
+def test_status_json_reports_every_field(sim: SimServer, run: Run) -> None:
+    pid = downstream(sim)
+    failed = finish_downstream(sim, pid, {"unit": "failed", "lint": "success"})
+    held = sim.state.add_workflow(pid, "deploy")
+    build = sim.state.add_job(held.id, "build", status="running")
+    sim.state.set_job_status(build.id, "success")
+    hold = sim.state.add_job(held.id, "hold", type="approval", requires={build.id: ["success"]})
+    sim.state.set_job_status(hold.id, "on_hold")
+    result = run("status", "--pipeline-id", pid, "--json")
+    assert result.code == 1, result.output
+    data = json.loads(result.stdout)
+    base = f"{sim.url}/pipelines/github/acme/project-b/1/workflows"
+    assert data == {
+        "pipeline_id": pid,
+        "number": 1,
+        "project_slug": PROJECT_B,
+        "state": "created",
+        "conclusion": "failed",
+        "exit_status": 1,
+        "errors": [],
+        "workflows": [
+            {
+                "id": held.id, "name": "deploy", "status": "on_hold", "url": f"{base}/{held.id}",
+                "failed_jobs": [], "waiting_jobs": ["hold"], "superseded": False,
+            },
+            {
+                "id": failed.id, "name": "test", "status": "failed", "url": f"{base}/{failed.id}",
+                "failed_jobs": ["unit (failed)"], "waiting_jobs": [], "superseded": False,
+            },
+        ],
+    }  # fmt: skip

@@ -55,11 +55,15 @@ def test_trigger_json_output(sim: SimServer, run: Run) -> None:
     result = run("trigger", "--project", PROJECT_B, "--tag", "v1.2.3", "--json")
     assert result.code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) >= {"id", "number", "state", "created_at"}
-    assert data["state"] == "created"
-    assert data["url"] == f"{sim.url}/pipelines/github/acme/project-b/{data['number']}"
-    assert [w["name"] for w in data["workflows"]] == ["test"]
-    assert sim.state.get_pipeline(data["id"]).tag == "v1.2.3"
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    (workflow,) = sim.state.workflows_of(pipeline.id)
+    assert set(data) == {"id", "number", "state", "created_at", "url", "workflows"}
+    assert (data["id"], data["number"], data["state"]) == (pipeline.id, 1, "created")
+    assert isinstance(data["created_at"], str)
+    assert data["url"] == f"{sim.url}/pipelines/github/acme/project-b/1"
+    assert data["workflows"] == [{"id": workflow.id, "name": "test", "status": "running"}]
+    assert pipeline.tag == "v1.2.3"
+    assert f"pipeline {pipeline.id} started: test (running)" in result.stderr
 
 
 def test_circleci_slugs_and_definition_ids_use_the_run_endpoint(sim: SimServer, run: Run) -> None:
