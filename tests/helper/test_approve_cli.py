@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from cb_helper.sim import RequestRecord, SimServer
+from cb_helper.sim.server import Exchange
 from tests.helper.conftest import HOLD, PROJECT_A, Run, make_upstream
 
 
@@ -248,3 +249,39 @@ def test_approve_json_names_the_workflow_and_the_job_it_approved(sim: SimServer,
     }
     again = json.loads(run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json").stdout)
     assert (again["outcome"], again["approved"], again["already_approved"]) == ("already_approved", True, True)
+
+
+def test_a_hold_approved_by_someone_else_meanwhile_is_already_approved(sim: SimServer, run: Run) -> None:
+    """Between our read of the jobs and our approval, another approver got there first: success, said so."""
+    upstream = make_upstream(sim)
+
+    def someone_else_approves(exchange: Exchange) -> None:
+        if exchange.method == "GET" and exchange.path.endswith("/job"):
+            sim.observers.remove(someone_else_approves)
+            sim.state.approve_job(upstream.workflow_id, upstream.hold_id)
+
+    sim.observers.append(someone_else_approves)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
+    assert result.code == 0, result.output
+    assert [r.status for r in approvals(sim)] == [409]
+    assert f"approval of {HOLD} confirmed by re-reading the job" in result.stderr
+    data = json.loads(result.stdout)
+    assert (data["outcome"], data["job_id"], data["job_name"]) == ("already_approved", upstream.hold_id, HOLD)
+
+
+def test_an_approval_that_failed_is_not_reported_as_done(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim)
+    sim.faults.add("POST /workflow/*/approve/*", "status", status=500)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    assert result.code == 3, result.output
+    assert "HTTP 500" in result.stderr
+    assert "approved" not in result.stderr.replace("nothing approved", "")
+    assert sim.state.get_job(upstream.hold_id).status == "on_hold"
+
+
+def test_a_workflow_without_jobs_says_it_has_none(sim: SimServer, run: Run) -> None:
+    pipeline = sim.state.create_pipeline(PROJECT_A)
+    workflow = sim.state.add_workflow(pipeline.id, "build")
+    result = run("approve", "--job-name", HOLD, "--workflow-id", workflow.id)
+    assert result.code == 3, result.output
+    assert f"no job named {HOLD!r} in {workflow.id} (jobs there: none); nothing approved" in result.stderr
