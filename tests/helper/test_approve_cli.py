@@ -103,9 +103,15 @@ def test_a_missing_job_lists_the_names_that_exist(sim: SimServer, run: Run) -> N
 
 def test_a_project_outside_the_allow_list_is_refused(sim: SimServer, run: Run) -> None:
     upstream = make_upstream(sim)
-    refused = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--allow-project", "gh/x/y")
+    refused = run(
+        "approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id,
+        "--allow-project", "gh/x/y", "--allow-project", "gh/x/z",
+    )  # fmt: skip
     assert refused.code == 3
-    assert "not among the allowed projects" in refused.stderr
+    assert (
+        f"workflow {upstream.workflow_id} belongs to project {PROJECT_A}, which is not among the allowed projects "
+        "(gh/x/y, gh/x/z); nothing approved"
+    ) in refused.stderr
     assert approvals(sim) == []
     allowed = run(
         "approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--allow-project", "github/acme/project-a"
@@ -285,3 +291,25 @@ def test_a_workflow_without_jobs_says_it_has_none(sim: SimServer, run: Run) -> N
     result = run("approve", "--job-name", HOLD, "--workflow-id", workflow.id)
     assert result.code == 3, result.output
     assert f"no job named {HOLD!r} in {workflow.id} (jobs there: none); nothing approved" in result.stderr
+
+
+def test_a_hold_on_hold_in_an_older_workflow_wins_over_a_newer_approved_one(sim: SimServer, run: Run) -> None:
+    """Newest first decides only between holds that wait; an approved hold elsewhere is not "already approved"."""
+    waiting = make_upstream(sim, workflow_name="build")
+    approved = make_upstream(sim, workflow_name="nightly", pipeline_id=waiting.pipeline_id, hold_status="success")
+    result = run("approve", "--job-name", HOLD, "--pipeline-id", waiting.pipeline_id, "--json")
+    assert result.code == 0, result.output
+    assert json.loads(result.stdout)["workflow_id"] == waiting.workflow_id
+    assert sim.state.get_job(waiting.hold_id).status == "success"
+    assert [r.path for r in approvals(sim)] == [f"/workflow/{waiting.workflow_id}/approve/{waiting.hold_id}"]
+    assert approved.workflow_id != waiting.workflow_id
+
+
+def test_a_job_missing_from_every_workflow_names_how_many_were_searched(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim, workflow_name="build")
+    make_upstream(sim, workflow_name="nightly", pipeline_id=upstream.pipeline_id)
+    result = run("approve", "--job-name", "hold", "--pipeline-id", upstream.pipeline_id)
+    assert result.code == 3, result.output
+    assert f"no job named 'hold' in 2 workflows (jobs there: check, trigger, {HOLD}); nothing approved" in (
+        result.stderr
+    )
