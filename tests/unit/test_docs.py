@@ -83,3 +83,26 @@ def test_changelog_names_the_current_version_or_unreleased() -> None:
 
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "## [Unreleased]" in changelog or f"## [{__version__}]" in changelog
+
+
+def _minimum_python(requirement: str) -> tuple[int, int]:
+    """The lowest Python the installed distribution of a pinned requirement supports."""
+    import importlib.metadata
+
+    name = re.split(r"[=<>!\[ ]", requirement, maxsplit=1)[0]
+    spec = importlib.metadata.metadata(name).get("Requires-Python") or ""
+    found = re.search(r">=\s*(\d+)\.(\d+)", spec)
+    return (int(found.group(1)), int(found.group(2))) if found else (3, 0)
+
+
+def test_the_readme_states_the_python_each_path_needs() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = re.search(r">=\s*(\d+\.\d+)", project["requires-python"])
+    assert runtime is not None
+    development = max(_minimum_python(r) for r in project["optional-dependencies"]["dev"])
+    rows = dict(re.findall(r"^\| (the helper|the orb|development) .*?\| (.+) \|$", README, flags=re.MULTILINE))
+    assert rows["the helper"].startswith(f"Python {runtime.group(1)} or newer"), rows
+    assert f"`python3` {runtime.group(1)} or newer" in rows["the orb"], rows
+    assert f"Python {development[0]}.{development[1]} or newer" in rows["development"], rows
