@@ -90,7 +90,7 @@ def _minimum_python(requirement: str) -> tuple[int, int]:
     import importlib.metadata
 
     name = re.split(r"[=<>!\[ ]", requirement, maxsplit=1)[0]
-    spec = importlib.metadata.metadata(name).get("Requires-Python") or ""
+    spec = str(importlib.metadata.metadata(name)["Requires-Python"] or "")
     found = re.search(r">=\s*(\d+)\.(\d+)", spec)
     return (int(found.group(1)), int(found.group(2))) if found else (3, 0)
 
