@@ -41,7 +41,6 @@ GROUPS = (
         ("vocabulary.py",),
         (
             "tests/unit/test_vocabulary.py",
-            "tests/helper/test_status_cli.py",
             "tests/helper/test_trigger_cli.py",
             "tests/helper/test_approve_cli.py",
         ),
@@ -97,17 +96,27 @@ def prepare(group: Group) -> Path:
     return where
 
 
+MUTMUT = [sys.executable, "-m", "mutmut"]
+ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 def run_group(group: Group, children: int) -> dict[str, str]:
     """Run mutmut for ``group``; return ``{mutant name: verdict}``."""
     where = prepare(group)
-    mutmut = [sys.executable, "-m", "mutmut"]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with (where / "run.log").open("w", encoding="utf-8") as log:
         # Its exit status says nothing about survivors; the results below do.
-        command = [*mutmut, "run", "--max-children", str(children)]
-        subprocess.run(command, cwd=where, env=env, stdout=log, stderr=log, check=False)
+        command = [*MUTMUT, "run", "--max-children", str(children)]
+        subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
+    return collect(group)
+
+
+def collect(group: Group) -> dict[str, str]:
+    """The verdicts of the last run of ``group``."""
+    where = WORK / group.name
+    if not (where / "mutants").is_dir():
+        raise SystemExit(f"{group.name} has not been run (no {where / 'mutants'})")
     listed = subprocess.run(
-        [*mutmut, "results", "--all", "true"], cwd=where, env=env, capture_output=True, text=True, check=True
+        [*MUTMUT, "results", "--all", "true"], cwd=where, env=ENV, capture_output=True, text=True, check=True
     )
     verdicts: dict[str, str] = {}
     for line in listed.stdout.splitlines():
@@ -157,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.mutate", description=__doc__.splitlines()[0])
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"any of: {', '.join(g.name for g in GROUPS)}")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1: the cores are shared)")
+    parser.add_argument("--report", action="store_true", help="only report the last run of each group")
     args = parser.parse_args(argv)
     known = {g.name: g for g in GROUPS}
     unknown = [name for name in args.groups if name not in known]
@@ -165,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [known[name] for name in args.groups] or list(GROUPS)
     results: dict[str, dict[str, str]] = {}
     for group in chosen:
+        if args.report:
+            results[group.name] = collect(group)
+            continue
         print(f"mutating {group.name}: {', '.join(group.modules)}", file=sys.stderr, flush=True)
         results[group.name] = run_group(group, args.jobs)
     text = report(results)
