@@ -110,6 +110,20 @@ def run_group(group: Group, children: int) -> dict[str, str]:
     return collect(group)
 
 
+def retest(group: Group, children: int) -> dict[str, str]:
+    """Test the survivors of the last run again, against the current tests (the mutants stay as they were)."""
+    where = WORK / group.name
+    survivors = [name for name, verdict in collect(group).items() if verdict not in DETECTED]
+    if survivors:
+        for copy in (where / "tests", where / "mutants" / "tests"):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(ROOT / "tests", copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        with (where / "retest.log").open("w", encoding="utf-8") as log:
+            command = [*MUTMUT, "run", "--max-children", str(children), *survivors]
+            subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
+    return collect(group)
+
+
 def collect(group: Group) -> dict[str, str]:
     """The verdicts of the last run of ``group``."""
     where = WORK / group.name
@@ -166,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.mutate", description=__doc__.splitlines()[0])
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"any of: {', '.join(g.name for g in GROUPS)}")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1: the cores are shared)")
-    parser.add_argument("--report", action="store_true", help="only report the last run of each group")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--report", action="store_true", help="only report the last run of each group")
+    mode.add_argument("--retest", action="store_true", help="test the last run's survivors against the current tests")
     args = parser.parse_args(argv)
     known = {g.name: g for g in GROUPS}
     unknown = [name for name in args.groups if name not in known]
@@ -175,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [known[name] for name in args.groups] or list(GROUPS)
     results: dict[str, dict[str, str]] = {}
     for group in chosen:
-        if args.report:
-            results[group.name] = collect(group)
+        if args.report or args.retest:
+            results[group.name] = retest(group, args.jobs) if args.retest else collect(group)
             continue
         print(f"mutating {group.name}: {', '.join(group.modules)}", file=sys.stderr, flush=True)
         results[group.name] = run_group(group, args.jobs)
