@@ -124,8 +124,61 @@ def test_workflow_and_pipeline_must_agree(sim: SimServer, run: Run) -> None:
     other = sim.state.create_pipeline(PROJECT_A)
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--pipeline-id", other.id)
     assert result.code == 3
-    assert "belongs to pipeline" in result.stderr
+    assert (
+        f"workflow {upstream.workflow_id} belongs to pipeline {upstream.pipeline_id}, not to pipeline {other.id}; "
+        "nothing approved"
+    ) in result.stderr
     assert approvals(sim) == []
+    same = run(
+        "approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--pipeline-id", upstream.pipeline_id
+    )
+    assert same.code == 0, same.output
+
+
+def test_a_workflow_id_with_another_workflow_name_is_refused(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim, workflow_name="build")
+    args = ["approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--workflow-name"]
+    refused = run(*args, "nightly")
+    assert refused.code == 3, refused.output
+    assert f"workflow {upstream.workflow_id} is named 'build', not 'nightly'; nothing approved" in refused.stderr
+    assert approvals(sim) == []
+    assert run(*args, "build").code == 0
+
+
+def test_workflow_name_picks_its_workflow_among_several_on_hold(sim: SimServer, run: Run) -> None:
+    older = make_upstream(sim, workflow_name="build")
+    make_upstream(sim, workflow_name="nightly", pipeline_id=older.pipeline_id)
+    result = run("approve", "--job-name", HOLD, "--pipeline-id", older.pipeline_id, "--workflow-name", "build")
+    assert result.code == 0, result.output
+    assert [r.path for r in approvals(sim)] == [f"/workflow/{older.workflow_id}/approve/{older.hold_id}"]
+
+
+def test_a_hold_in_another_state_is_refused_naming_it(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim, hold_status="unauthorized")
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    assert result.code == 3, result.output
+    assert (
+        f"approval job {HOLD!r} in workflow 'build' ({upstream.workflow_id}) is unauthorized; nothing to approve"
+    ) in result.stderr
+
+
+def test_waiting_follows_a_rerun_that_appears_meanwhile(sim: SimServer, run: Run) -> None:
+    """With a pipeline id, the workflows are read again while waiting: a rerun started meanwhile is approved."""
+    first = make_upstream(sim, hold_status="blocked")
+
+    def upstream_reruns() -> None:
+        sim.state.cancel_workflow(first.workflow_id)
+        make_upstream(sim, pipeline_id=first.pipeline_id)
+
+    timer = threading.Timer(1.0, upstream_reruns)
+    timer.start()
+    try:
+        result = run("approve", "--job-name", HOLD, "--pipeline-id", first.pipeline_id, "--hold-timeout", "20")
+    finally:
+        timer.cancel()
+    assert result.code == 0, result.output
+    (approval,) = approvals(sim)
+    assert first.workflow_id not in approval.path
 
 
 def test_a_blocked_hold_is_awaited_until_it_is_on_hold(sim: SimServer, run: Run) -> None:
@@ -150,6 +203,9 @@ def test_a_hold_that_stays_blocked_times_out(sim: SimServer, run: Run) -> None:
     upstream = make_upstream(sim, hold_status="blocked")
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--hold-timeout", "1")
     assert result.code == 4
+    assert (
+        f"approval job {HOLD!r} in workflow {upstream.workflow_id} was still blocked after 1s; nothing approved"
+    ) in result.stderr
     assert approvals(sim) == []
 
 
