@@ -59,6 +59,7 @@ def test_an_errored_pipeline_exits_5_with_its_errors(sim: SimServer, run: Run) -
     result = run("status", "--pipeline-id", pid)
     assert result.code == 5
     assert "Config does not conform to schema" in result.stdout
+    assert [r.path for r in sim.state.request_log] == [f"/pipeline/{pid}"]  # no workflow to look for
 
 
 def test_a_rerun_supersedes_the_failed_run(sim: SimServer, run: Run) -> None:
@@ -71,6 +72,12 @@ def test_a_rerun_supersedes_the_failed_run(sim: SimServer, run: Run) -> None:
     result = run("status", "--pipeline-id", pid)
     assert result.code == 0, result.output
     assert "superseded by a rerun" in result.stdout
+    data = json.loads(run("status", "--pipeline-id", pid, "--json").stdout)
+    assert [(w["superseded"], w["status"], w["failed_jobs"]) for w in data["workflows"]] == [
+        (False, "success", []),
+        (True, "failed", []),  # its jobs are not read: the rerun speaks for it
+    ]
+    assert not any(r.path == f"/workflow/{first.id}/job" for r in sim.state.request_log)
 
 
 def test_still_running_without_wait_exits_4(sim: SimServer, run: Run) -> None:
