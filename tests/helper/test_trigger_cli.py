@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -225,3 +226,51 @@ def test_recovery_adopts_the_one_matching_pipeline(sim: SimServer, run: Run) -> 
     (created,) = [p for p in sim.state.pipelines_of(PROJECT_B) if p.parameters == {"triggering-pipeline-id": "p1"}]
     assert result.stdout == created.id + "\n"
     assert "was created by it; using it" in result.stderr
+
+
+PROJECT_C = "gh/acme/project-c"
+
+
+@pytest.mark.parametrize(
+    ("decoy", "request_ref"),
+    [
+        ({"branch": "main", "trigger_type": "webhook"}, ["--branch", "main"]),
+        ({"branch": "main", "actor": "someone-else"}, ["--branch", "main"]),
+        ({"branch": "dev"}, ["--branch", "main"]),
+        ({"tag": "v1"}, ["--tag", "v2"]),
+        ({"branch": "main", "parameters": {"triggering-pipeline-id": "p0"}}, ["--branch", "main"]),
+    ],
+    ids=["a-push", "another-user", "another-branch", "another-tag", "other-parameters"],
+)
+def test_recovery_adopts_only_a_pipeline_this_trigger_could_have_created(
+    sim: SimServer, run: Run, decoy: dict[str, Any], request_ref: list[str]
+) -> None:
+    """A recent pipeline that differs from the trigger in any way is not a candidate, so the real one is adopted."""
+    sim.state.add_project(PROJECT_C, branches=("main", "dev"))
+    if "actor" in decoy:
+        decoy["actor"] = sim.state.add_token("other-token", login=decoy["actor"])
+    sim.state.create_pipeline(PROJECT_C, **decoy)
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    result = run("trigger", "--project", PROJECT_C, *request_ref, "--parameter", "triggering-pipeline-id=p1",
+                 "--no-verify-start")  # fmt: skip
+    assert result.code == 0, result.output
+    (created,) = [p for p in sim.state.pipelines_of(PROJECT_C) if p.parameters == {"triggering-pipeline-id": "p1"}]
+    assert result.stdout == created.id + "\n"
+    assert len(sim.state.pipelines_of(PROJECT_C)) == 2
+
+
+def test_an_errored_pipeline_is_named_with_its_number_project_and_every_error(sim: SimServer, run: Run) -> None:
+    def break_config(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            sim.state.mark_pipeline_errored(
+                event.pipeline_id, [("config", "Unexpected argument(s): nope"), ("plan", "Out of credits")]
+            )
+
+    sim.state.add_listener(break_config)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main")
+    assert result.code == 5, result.output
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert (
+        f"pipeline {pipeline.id} (#1) on {PROJECT_B} errored and will not run: "
+        "config: Unexpected argument(s): nope; plan: Out of credits"
+    ) in result.stderr
