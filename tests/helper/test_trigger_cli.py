@@ -101,8 +101,37 @@ def test_an_errored_pipeline_fails_at_once_with_its_errors(sim: SimServer, run: 
 def test_a_pipeline_that_never_starts_a_workflow_times_out(sim: SimServer, run: Run) -> None:
     result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "1.5")
     assert result.code == 4, result.output
-    assert "did not start within 1.5s" in result.stderr
-    assert "no workflow" in result.stderr
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert (
+        f"pipeline {pipeline.id} did not start within 1.5s: created, no workflow yet (the pipeline exists but no "
+        "workflow ran: filters or a `when` may exclude this branch or tag)"
+    ) in result.stderr
+    assert f"pipeline {pipeline.id}: created, no workflow yet" in result.stderr  # progress while it waited
+
+
+def test_a_pipeline_stuck_before_creation_times_out_naming_its_state(sim: SimServer, run: Run) -> None:
+    def stay_in_setup(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            sim.state.set_pipeline_state(event.pipeline_id, "setup-pending")
+
+    sim.state.add_listener(stay_in_setup)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "1")
+    assert result.code == 4, result.output
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert f"pipeline {pipeline.id} did not start within 1s: state setup-pending\n" in result.stderr
+    assert "filters or a `when`" not in result.stderr
+
+
+def test_a_lost_answer_whose_pipeline_cannot_be_looked_for_is_an_error(sim: SimServer, run: Run) -> None:
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    sim.faults.add("GET /me", "status", status=500, count=10)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--no-verify-start")
+    assert result.code == 3, result.output
+    assert "could not look for the pipeline the trigger may have created: GET /me failed with HTTP 500" in (
+        result.stderr
+    )
+    assert "Check the project's pipelines before triggering again" in result.stderr
+    assert result.stdout == ""
 
 
 def test_without_verification_the_id_is_printed_at_once(sim: SimServer, run: Run) -> None:
