@@ -226,7 +226,9 @@ def test_an_answer_without_a_uuid_is_never_success(run: Run, tmp_path: Path, bod
         result = run("trigger", "--project", PROJECT_B, "--branch", "main", verify, "--id-file", str(id_file),
                      env={"CIRCLECI_HOST": url})  # fmt: skip
     assert result.code == 3, result.output
-    assert "the answer has no pipeline id" in result.stderr
+    assert (
+        f"POST /project/{PROJECT_B}/pipeline failed: the answer has no pipeline id; nothing to wait for"
+    ) in result.stderr
     assert result.stdout == ""
     assert not id_file.exists()
 
@@ -303,3 +305,20 @@ def test_an_errored_pipeline_is_named_with_its_number_project_and_every_error(si
         f"pipeline {pipeline.id} (#1) on {PROJECT_B} errored and will not run: "
         "config: Unexpected argument(s): nope; plan: Out of credits"
     ) in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--branch", "main", "--tag", "v1"], "give exactly one of --branch and --tag (got both)"),
+        ([], "give exactly one of --branch and --tag (got neither)"),
+        (["--branch", "feature x"], "branch 'feature x' is not a valid git ref name (expected e.g. main)"),
+        (["--tag", " "], "tag ' ' is not a valid git ref name (expected e.g. main)"),
+        (["--tag", "v1\t"], "tag 'v1\\t' is not a valid git ref name (expected e.g. main)"),
+    ],
+)
+def test_refs_are_refused_with_the_exact_reason(sim: SimServer, run: Run, args: list[str], message: str) -> None:
+    result = run("trigger", "--project", PROJECT_B, *args)
+    assert result.code == 2, result.output
+    assert result.stderr.strip().endswith(message)
+    assert sim.state.request_log == []
