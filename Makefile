@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The package alone (what make demo needs, on every Python the package supports); the dev tools need 3.10+.
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: demo test lint typecheck unit orb-check dist bench clean
+.PHONY: demo test lint typecheck unit orb-check dist bench mutate clean
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ dist: $(STAMP)
 	rm -rf dist/*.whl dist/*.tar.gz
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check dist/*.whl dist/*.tar.gz
+
+## make mutate: mutation testing of the core modules (slow; MUTATE_JOBS=2 uses two cores, GROUPS= picks groups)
+MUTATE_JOBS ?= 1
+mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutate]'
+	$(BIN)/python -m tools.mutate --jobs $(MUTATE_JOBS) $(GROUPS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -1,4 +1,4 @@
-"""Benchmarks: print figures for start-up time, pagination throughput and memory (``make bench``).
+"""Benchmarks: print figures for start-up, pagination, API calls, approve on a WAN and install (``make bench``).
 
 Figures, not assertions: nothing here fails on a slow machine.
 """
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 from cb_helper.approve import find_job
 from cb_helper.auth import Token
@@ -64,8 +65,16 @@ def pagination(jobs: int = 2000, page_size: int = 20) -> None:
 
 
 def main() -> int:
+    sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tools.orbkit, for the packed installer
+    import bench_calls
+    import bench_install
+    import bench_wan
+
     startup()
     pagination()
+    bench_calls.report()
+    bench_wan.report()
+    bench_install.report()
     return 0
 
 

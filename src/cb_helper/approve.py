@@ -78,10 +78,11 @@ def approve_hold(
 ) -> ApprovalResult:
     """Approve the approval job ``job_name`` of the upstream workflow; see the module docstring."""
     candidates = _candidate_workflows(client, workflow_id, pipeline_id, workflow_name)
-    _check_allowed(candidates, allow_projects)
+    _check_allowed([w for w in candidates if "project_slug" in w], allow_projects)
     poller = poller or Poller(timeout=300, interval=2, max_interval=10)
     while True:
         workflow, job = _pick(client, candidates, job_name)
+        _check_allowed([workflow], allow_projects)
         status = job.get("status")
         if status == "on_hold" or status not in JOB_PENDING:
             return _act_on(client, workflow, job)
@@ -176,8 +177,7 @@ def _act_on(client: CircleCIClient, workflow: dict[str, Any], job: dict[str, Any
             status,
         )
         return ApprovalResult(workflow, job, "upstream_stopped")
-    where = f"{workflow.get('name')!r} ({workflow.get('id')})" if workflow.get("name") else str(workflow.get("id"))
-    raise Refused(f"approval job {name!r} in workflow {where} is {status}; nothing to approve")
+    raise Refused(f"approval job {name!r} in {describe(workflow)} is {status}; nothing to approve")
 
 
 def _candidate_workflows(
@@ -186,6 +186,9 @@ def _candidate_workflows(
     pipeline_id: Optional[str],
     workflow_name: Optional[str],
 ) -> list[dict[str, Any]]:
+    if workflow_id and not (pipeline_id or workflow_name):
+        # Nothing to cross-check: the job list names the project, so the workflow itself is not read.
+        return [{"id": workflow_id}]
     if workflow_id:
         workflow = client.get(f"/workflow/{workflow_id}")
         if pipeline_id and workflow.get("pipeline_id") != pipeline_id:
@@ -236,10 +239,11 @@ def _pick(
         if job is None:
             names = names or seen
             continue
+        workflow.setdefault("project_slug", job.get("project_slug"))  # only the id was known
         if job.get("type") != "approval":
             raise Refused(
-                f"job {job_name!r} in workflow {workflow.get('name')!r} ({workflow.get('id')}) is a "
-                f"{job.get('type')} job, not an approval job; nothing approved"
+                f"job {job_name!r} in {describe(workflow)} is a {job.get('type')} job, not an approval job; "
+                "nothing approved"
             )
         if job.get("status") == "on_hold":
             return workflow, job
@@ -264,6 +268,12 @@ def approve_job(client: CircleCIClient, workflow: dict[str, Any], job: dict[str,
             return ApprovalResult(workflow, current, "already_approved" if isinstance(exc, ApiError) else "approved")
         raise
     return ApprovalResult(workflow, {**job, "status": "success"}, "approved")
+
+
+def describe(workflow: dict[str, Any]) -> str:
+    """``workflow 'name' (id)``, or ``workflow id`` when only the id was read."""
+    name = workflow.get("name")
+    return f"workflow {name!r} ({workflow.get('id')})" if name else f"workflow {workflow.get('id')}"
 
 
 def _names(names: Iterable[object]) -> str:

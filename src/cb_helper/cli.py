@@ -482,10 +482,11 @@ def _outputs_for_receipt(path: Optional[str]) -> Optional[dict[str, Any]]:
 
 
 def _report_approval(result: ApprovalResult, as_json: bool) -> None:
+    from cb_helper.approve import describe
     from cb_helper.render import to_json
 
     workflow, job_name = result.workflow, result.job.get("name")
-    where = f"workflow {workflow.get('id')} of {workflow.get('project_slug')}"
+    where = f"{describe(workflow)} of {workflow.get('project_slug')}"
     if result.outcome == "approved":
         click.echo(f"approved {job_name} in {where}", err=True)
     elif result.outcome == "proven":
@@ -504,7 +505,7 @@ def _report_approval(result: ApprovalResult, as_json: bool) -> None:
 )
 @click.option("--wait", is_flag=True, help="Wait until every workflow is terminal.")
 @click.option("--timeout", type=float, default=1800.0, show_default=True, metavar="SECONDS", help="With --wait.")
-@click.option("--interval", type=float, default=5.0, show_default=True, metavar="SECONDS", help="First poll interval.")
+@click.option("--interval", type=float, default=2.0, show_default=True, metavar="SECONDS", help="First poll interval.")
 @click.option(
     "--outputs-dir",
     type=click.Path(file_okay=False),

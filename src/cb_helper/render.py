@@ -16,7 +16,13 @@ def to_json(value: Any) -> str:
 
 def compile_jq(expression: str) -> Any:
     """Compile a jq program; a syntax error is a usage error (exit 2), raised before any API call."""
-    import jq
+    try:
+        import jq
+    except ImportError:
+        raise BadInput(
+            f"--jq {expression!r} needs the jq Python package, which is not installed here "
+            "(the orb's install_helper installs it with jq: true; or pip install jq)"
+        ) from None
 
     try:
         return jq.compile(expression)

@@ -52,7 +52,11 @@ class Verdict:
     project_slug: Optional[str] = None
     workflows: list[WorkflowReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    created_at: Optional[str] = None
+    pipeline: Optional[dict[str, Any]] = field(default=None, repr=False)  # the API's answer, as read
+
+    @property
+    def created_at(self) -> Optional[str]:
+        return self.pipeline.get("created_at") if self.pipeline else None
 
     @property
     def current(self) -> list[WorkflowReport]:
@@ -102,16 +106,22 @@ class Verdict:
         }
 
 
-def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
-    """One look at the pipeline, its workflows, and the jobs of those that failed or wait."""
-    pipeline = client.get(f"/pipeline/{pipeline_id}")
+def read_verdict(
+    client: CircleCIClient, pipeline_id: str, pipeline: Optional[dict[str, Any]] = None, jobs: bool = True
+) -> Verdict:
+    """One look at the pipeline, its workflows, and (with ``jobs``) the jobs of those that failed or wait.
+
+    ``pipeline`` is an earlier answer for it to reuse instead of reading it again.
+    """
+    if pipeline is None:
+        pipeline = client.get(f"/pipeline/{pipeline_id}")
     verdict = Verdict(
         pipeline_id=pipeline_id,
         state=str(pipeline.get("state")),
         number=pipeline.get("number"),
         project_slug=pipeline.get("project_slug"),
-        created_at=pipeline.get("created_at"),
         errors=[str(e.get("message")) for e in pipeline.get("errors") or [] if isinstance(e, dict)],
+        pipeline=pipeline,
     )
     if verdict.state == "errored":
         return verdict
@@ -128,7 +138,16 @@ def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
             superseded=newest.get(str(workflow.get("name"))) != workflow.get("id"),
             stopped_at=workflow.get("stopped_at"),
         )
-        if not report.superseded and report.status in WORKFLOW_FAILED | {"on_hold"}:
+        verdict.workflows.append(report)
+    if jobs:
+        read_jobs(client, verdict)
+    return verdict
+
+
+def read_jobs(client: CircleCIClient, verdict: Verdict) -> None:
+    """Name the failed and the waiting jobs of the current workflows that failed or wait."""
+    for report in verdict.current:
+        if report.status in WORKFLOW_FAILED | {"on_hold"}:
             for job in client.paginate(f"/workflow/{report.id}/job"):
                 if job.get("status") in JOB_FAILED:
                     number = job.get("job_number")
@@ -136,8 +155,6 @@ def read_verdict(client: CircleCIClient, pipeline_id: str) -> Verdict:
                     report.failed_jobs.append(f"{job.get('name')} ({job.get('status')})" + (f"  {url}" if url else ""))
                 elif job.get("status") == "on_hold":
                     report.waiting_jobs.append(str(job.get("name")))
-        verdict.workflows.append(report)
-    return verdict
 
 
 def settle(
@@ -147,15 +164,24 @@ def settle(
     on_progress: Optional[Callable[[Verdict], None]] = None,
     done: Optional[Callable[[Verdict], bool]] = None,
 ) -> Verdict:
-    """Read the verdict; with a poller, keep reading until it is settled (or ``done``) or the poller gives up."""
+    """Read the verdict; with a poller, keep reading until it is settled (or ``done``) or the poller gives up.
+
+    While it waits, each poll reads only the workflows once the pipeline has some (a pipeline that runs
+    workflows no longer changes state); the jobs of failed or waiting workflows are read once, for the
+    verdict it returns.
+    """
+    pipeline: Optional[dict[str, Any]] = None
     while True:
-        verdict = read_verdict(client, pipeline_id)
+        verdict = read_verdict(client, pipeline_id, pipeline, jobs=False)
+        pipeline = verdict.pipeline if verdict.workflows else None
         if verdict.settled or poller is None or (done is not None and done(verdict)):
-            return verdict
+            break
         if on_progress:
             on_progress(verdict)
         if not poller.wait():
-            return verdict
+            break
+    read_jobs(client, verdict)
+    return verdict
 
 
 def oldest_first(workflows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from cb_helper.sim import RequestRecord, SimServer
+from cb_helper.sim.server import Exchange
 from tests.helper.conftest import HOLD, PROJECT_A, Run, make_upstream
 
 
@@ -15,13 +16,13 @@ def approvals(sim: SimServer) -> list[RequestRecord]:
     return [r for r in sim.state.request_log if r.method == "POST" and "/approve/" in r.path]
 
 
-def test_approve_by_workflow_id_takes_exactly_three_calls(sim: SimServer, run: Run) -> None:
+def test_approve_by_workflow_id_takes_exactly_two_calls(sim: SimServer, run: Run) -> None:
+    """The job page with the hold, then the approval: the job list names the project, no workflow read."""
     upstream = make_upstream(sim)
-    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--allow-project", PROJECT_A)
     assert result.code == 0, result.output
     assert sim.state.get_job(upstream.hold_id).status == "success"
     assert [(r.method, r.path) for r in sim.state.request_log] == [
-        ("GET", f"/workflow/{upstream.workflow_id}"),
         ("GET", f"/workflow/{upstream.workflow_id}/job"),
         ("POST", f"/workflow/{upstream.workflow_id}/approve/{upstream.hold_id}"),
     ]
@@ -77,11 +78,17 @@ def test_already_approved_is_success_and_sends_no_approval(sim: SimServer, run: 
     assert approvals(sim) == []
 
 
-def test_a_build_job_is_refused(sim: SimServer, run: Run) -> None:
+@pytest.mark.parametrize(("job", "status"), [("check", "blocked"), ("trigger", "success")])
+def test_a_build_job_is_refused(sim: SimServer, run: Run, job: str, status: str) -> None:
+    """Refused at once, whatever its status: not awaited while blocked, not taken as approved when it passed."""
     upstream = make_upstream(sim)
-    result = run("approve", "--job-name", "check", "--workflow-id", upstream.workflow_id)
-    assert result.code == 3
-    assert "not an approval job" in result.stderr
+    assert sim.state.get_job(upstream.jobs[job]).status == status
+    result = run("approve", "--job-name", job, "--workflow-id", upstream.workflow_id, "--hold-timeout", "3")
+    assert result.code == 3, result.output
+    assert f"job {job!r} in workflow 'build' ({upstream.workflow_id}) is a build job, not an approval job" in (
+        result.stderr
+    )
+    assert "waiting" not in result.stderr
     assert approvals(sim) == []
 
 
@@ -96,9 +103,15 @@ def test_a_missing_job_lists_the_names_that_exist(sim: SimServer, run: Run) -> N
 
 def test_a_project_outside_the_allow_list_is_refused(sim: SimServer, run: Run) -> None:
     upstream = make_upstream(sim)
-    refused = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--allow-project", "gh/x/y")
+    refused = run(
+        "approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id,
+        "--allow-project", "gh/x/y", "--allow-project", "gh/x/z",
+    )  # fmt: skip
     assert refused.code == 3
-    assert "not among the allowed projects" in refused.stderr
+    assert (
+        f"workflow {upstream.workflow_id} belongs to project {PROJECT_A}, which is not among the allowed projects "
+        "(gh/x/y, gh/x/z); nothing approved"
+    ) in refused.stderr
     assert approvals(sim) == []
     allowed = run(
         "approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--allow-project", "github/acme/project-a"
@@ -111,8 +124,61 @@ def test_workflow_and_pipeline_must_agree(sim: SimServer, run: Run) -> None:
     other = sim.state.create_pipeline(PROJECT_A)
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--pipeline-id", other.id)
     assert result.code == 3
-    assert "belongs to pipeline" in result.stderr
+    assert (
+        f"workflow {upstream.workflow_id} belongs to pipeline {upstream.pipeline_id}, not to pipeline {other.id}; "
+        "nothing approved"
+    ) in result.stderr
     assert approvals(sim) == []
+    same = run(
+        "approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--pipeline-id", upstream.pipeline_id
+    )
+    assert same.code == 0, same.output
+
+
+def test_a_workflow_id_with_another_workflow_name_is_refused(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim, workflow_name="build")
+    args = ["approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--workflow-name"]
+    refused = run(*args, "nightly")
+    assert refused.code == 3, refused.output
+    assert f"workflow {upstream.workflow_id} is named 'build', not 'nightly'; nothing approved" in refused.stderr
+    assert approvals(sim) == []
+    assert run(*args, "build").code == 0
+
+
+def test_workflow_name_picks_its_workflow_among_several_on_hold(sim: SimServer, run: Run) -> None:
+    older = make_upstream(sim, workflow_name="build")
+    make_upstream(sim, workflow_name="nightly", pipeline_id=older.pipeline_id)
+    result = run("approve", "--job-name", HOLD, "--pipeline-id", older.pipeline_id, "--workflow-name", "build")
+    assert result.code == 0, result.output
+    assert [r.path for r in approvals(sim)] == [f"/workflow/{older.workflow_id}/approve/{older.hold_id}"]
+
+
+def test_a_hold_in_another_state_is_refused_naming_it(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim, hold_status="unauthorized")
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    assert result.code == 3, result.output
+    assert (
+        f"approval job {HOLD!r} in workflow 'build' ({upstream.workflow_id}) is unauthorized; nothing to approve"
+    ) in result.stderr
+
+
+def test_waiting_follows_a_rerun_that_appears_meanwhile(sim: SimServer, run: Run) -> None:
+    """With a pipeline id, the workflows are read again while waiting: a rerun started meanwhile is approved."""
+    first = make_upstream(sim, hold_status="blocked")
+
+    def upstream_reruns() -> None:
+        sim.state.cancel_workflow(first.workflow_id)
+        make_upstream(sim, pipeline_id=first.pipeline_id)
+
+    timer = threading.Timer(1.0, upstream_reruns)
+    timer.start()
+    try:
+        result = run("approve", "--job-name", HOLD, "--pipeline-id", first.pipeline_id, "--hold-timeout", "20")
+    finally:
+        timer.cancel()
+    assert result.code == 0, result.output
+    (approval,) = approvals(sim)
+    assert first.workflow_id not in approval.path
 
 
 def test_a_blocked_hold_is_awaited_until_it_is_on_hold(sim: SimServer, run: Run) -> None:
@@ -137,6 +203,9 @@ def test_a_hold_that_stays_blocked_times_out(sim: SimServer, run: Run) -> None:
     upstream = make_upstream(sim, hold_status="blocked")
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--hold-timeout", "1")
     assert result.code == 4
+    assert (
+        f"approval job {HOLD!r} in workflow {upstream.workflow_id} was still blocked after 1s; nothing approved"
+    ) in result.stderr
     assert approvals(sim) == []
 
 
@@ -184,3 +253,119 @@ def test_a_canceled_upstream_is_reported_without_failing_the_downstream(sim: Sim
     data = json.loads(result.stdout)
     assert (data["outcome"], data["approved"]) == ("upstream_stopped", False)
     assert approvals(sim) == []
+
+
+def test_approve_by_pipeline_id_looks_at_the_rerun_before_the_approved_original(sim: SimServer, run: Run) -> None:
+    """The original run's hold was approved; the rerun's hold is still blocked: wait for it, never 'already'."""
+    first = make_upstream(sim, hold_status="success")
+    rerun = make_upstream(sim, pipeline_id=first.pipeline_id, hold_status="blocked")
+
+    def rerun_trigger_job_finishes() -> None:
+        sim.state.set_job_status(rerun.jobs["trigger"], "success")
+        sim.state.set_job_status(rerun.hold_id, "on_hold")
+
+    timer = threading.Timer(1.0, rerun_trigger_job_finishes)
+    timer.start()
+    try:
+        result = run(
+            "approve", "--job-name", HOLD, "--pipeline-id", first.pipeline_id, "--hold-timeout", "20", "--json"
+        )
+    finally:
+        timer.cancel()
+    assert result.code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["workflow_id"], data["outcome"]) == (rerun.workflow_id, "approved")
+    assert sim.state.get_job(rerun.hold_id).status == "success"
+    assert [r.path for r in approvals(sim)] == [f"/workflow/{rerun.workflow_id}/approve/{rerun.hold_id}"]
+
+
+def test_a_hold_that_will_not_run_is_reported_as_upstream_stopped(sim: SimServer, run: Run) -> None:
+    """A's trigger job failed, so its hold is not_run: B's circle-back reports it and does not fail."""
+    upstream = make_upstream(sim, hold_status="blocked")
+    sim.state.set_job_status(upstream.jobs["trigger"], "failed")
+    sim.state.set_job_status(upstream.hold_id, "not_run")
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
+    assert result.code == 0, result.output
+    assert f"approval job {HOLD} in workflow {upstream.workflow_id} is not_run: the upstream stopped waiting" in (
+        result.stderr
+    )
+    data = json.loads(result.stdout)
+    assert (data["outcome"], data["approved"], data["already_approved"]) == ("upstream_stopped", False, False)
+    assert approvals(sim) == []
+
+
+def test_approve_json_names_the_workflow_and_the_job_it_approved(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim)
+    result = run("approve", "--job-name", HOLD, "--pipeline-id", upstream.pipeline_id, "--json")
+    assert result.code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "workflow_id": upstream.workflow_id,
+        "workflow_name": "build",
+        "pipeline_id": upstream.pipeline_id,
+        "project_slug": PROJECT_A,
+        "job_id": upstream.hold_id,
+        "job_name": HOLD,
+        "outcome": "approved",
+        "approved": True,
+        "already_approved": False,
+    }
+    again = json.loads(run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json").stdout)
+    assert (again["outcome"], again["approved"], again["already_approved"]) == ("already_approved", True, True)
+
+
+def test_a_hold_approved_by_someone_else_meanwhile_is_already_approved(sim: SimServer, run: Run) -> None:
+    """Between our read of the jobs and our approval, another approver got there first: success, said so."""
+    upstream = make_upstream(sim)
+
+    def someone_else_approves(exchange: Exchange) -> None:
+        if exchange.method == "GET" and exchange.path.endswith("/job"):
+            sim.observers.remove(someone_else_approves)
+            sim.state.approve_job(upstream.workflow_id, upstream.hold_id)
+
+    sim.observers.append(someone_else_approves)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
+    assert result.code == 0, result.output
+    assert [r.status for r in approvals(sim)] == [409]
+    assert f"approval of {HOLD} confirmed by re-reading the job" in result.stderr
+    data = json.loads(result.stdout)
+    assert (data["outcome"], data["job_id"], data["job_name"]) == ("already_approved", upstream.hold_id, HOLD)
+
+
+def test_an_approval_that_failed_is_not_reported_as_done(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim)
+    sim.faults.add("POST /workflow/*/approve/*", "status", status=500)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    assert result.code == 3, result.output
+    assert "HTTP 500" in result.stderr
+    assert "approved" not in result.stderr.replace("nothing approved", "")
+    assert sim.state.get_job(upstream.hold_id).status == "on_hold"
+
+
+def test_a_workflow_without_jobs_says_it_has_none(sim: SimServer, run: Run) -> None:
+    pipeline = sim.state.create_pipeline(PROJECT_A)
+    workflow = sim.state.add_workflow(pipeline.id, "build")
+    result = run("approve", "--job-name", HOLD, "--workflow-id", workflow.id)
+    assert result.code == 3, result.output
+    assert f"no job named {HOLD!r} in {workflow.id} (jobs there: none); nothing approved" in result.stderr
+
+
+def test_a_hold_on_hold_in_an_older_workflow_wins_over_a_newer_approved_one(sim: SimServer, run: Run) -> None:
+    """Newest first decides only between holds that wait; an approved hold elsewhere is not "already approved"."""
+    waiting = make_upstream(sim, workflow_name="build")
+    approved = make_upstream(sim, workflow_name="nightly", pipeline_id=waiting.pipeline_id, hold_status="success")
+    result = run("approve", "--job-name", HOLD, "--pipeline-id", waiting.pipeline_id, "--json")
+    assert result.code == 0, result.output
+    assert json.loads(result.stdout)["workflow_id"] == waiting.workflow_id
+    assert sim.state.get_job(waiting.hold_id).status == "success"
+    assert [r.path for r in approvals(sim)] == [f"/workflow/{waiting.workflow_id}/approve/{waiting.hold_id}"]
+    assert approved.workflow_id != waiting.workflow_id
+
+
+def test_a_job_missing_from_every_workflow_names_how_many_were_searched(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim, workflow_name="build")
+    make_upstream(sim, workflow_name="nightly", pipeline_id=upstream.pipeline_id)
+    result = run("approve", "--job-name", "hold", "--pipeline-id", upstream.pipeline_id)
+    assert result.code == 3, result.output
+    assert f"no job named 'hold' in 2 workflows (jobs there: check, trigger, {HOLD}); nothing approved" in (
+        result.stderr
+    )

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from cb_helper.sim import SimServer
+from cb_helper.sim import SimEvent, SimServer
 from tests.helper.conftest import HOLD, PROJECT_B, SENTINEL, Run, finish_downstream, make_upstream
 
 
@@ -32,6 +32,18 @@ def test_workflows_prints_all_pages_as_one_array(sim: SimServer, run: Run) -> No
     assert numbers.stdout == "[1]\n"
 
 
+def test_jq_without_the_jq_package_is_a_usage_error_before_any_call(
+    sim: SimServer, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The orb installs the jq binding only on request; without it --jq says what is missing."""
+    monkeypatch.setitem(sys.modules, "jq", None)  # import jq raises ImportError
+    result = run("jobs", "--workflow-id", "5034460f-c7c4-4c43-9457-de07e2029e7b", "--jq", ".[].id")
+    assert result.code == 2, result.output
+    assert result.stderr.count("\n") == 1
+    assert "needs the jq Python package" in result.stderr
+    assert sim.state.request_log == []
+
+
 def test_a_bad_jq_expression_is_a_usage_error_before_any_call(sim: SimServer, run: Run) -> None:
     result = run("jobs", "--workflow-id", "5034460f-c7c4-4c43-9457-de07e2029e7b", "--jq", ".[")
     assert result.code == 2
@@ -40,14 +52,44 @@ def test_a_bad_jq_expression_is_a_usage_error_before_any_call(sim: SimServer, ru
 
 
 def test_cancel_stops_only_what_still_runs(sim: SimServer, run: Run) -> None:
+    """Finished workflows are skipped, and so is nothing after them (the list is newest first)."""
     pid = sim.state.create_pipeline(PROJECT_B).id
+    older = finish_downstream(sim, pid, {"x": "running"}, workflow="older")
     done = finish_downstream(sim, pid, {"x": "success"}, workflow="done")
     busy = finish_downstream(sim, pid, {"x": "running"}, workflow="busy")
     result = run("cancel", "--pipeline-id", pid)
     assert result.code == 0, result.output
-    assert result.stdout.split() == [busy.id]
+    assert sorted(result.stdout.split()) == sorted([busy.id, older.id])
     assert sim.state.get_workflow(busy.id).status == "canceled"
+    assert sim.state.get_workflow(older.id).status == "canceled"
     assert sim.state.get_workflow(done.id).status == "success"
+
+
+def test_a_cancel_whose_answer_was_lost_is_re_sent_and_the_second_one_changes_nothing(sim: SimServer, run: Run) -> None:
+    """Cancel is idempotent, so unlike a trigger it is re-sent after a 5xx; the re-send must not alter anything."""
+    pid = sim.state.create_pipeline(PROJECT_B).id
+    busy = finish_downstream(sim, pid, {"done": "success", "slow": "running"}, workflow="busy")
+    after_first: list[object] = []
+    canceled_events: list[SimEvent] = []
+
+    def on_event(event: SimEvent) -> None:
+        if event.kind == "workflow_canceled":
+            canceled_events.append(event)
+            after_first.append((sim.state.get_workflow(busy.id), sim.state.jobs_of(busy.id)))
+
+    sim.state.add_listener(on_event)
+    sim.faults.add("POST /workflow/*/cancel", "act_then_fail", count=1)
+    result = run("cancel", "--pipeline-id", pid)
+    assert result.code == 0, result.output
+    assert result.stdout.split() == [busy.id]
+    cancels = [r for r in sim.state.request_log if r.method == "POST"]
+    assert [(r.path, r.status) for r in cancels] == [
+        (f"/workflow/{busy.id}/cancel", 502),
+        (f"/workflow/{busy.id}/cancel", 202),
+    ]
+    assert len(canceled_events) == 1
+    assert after_first == [(sim.state.get_workflow(busy.id), sim.state.jobs_of(busy.id))]
+    assert {j.name: j.status for j in sim.state.jobs_of(busy.id)} == {"done": "success", "slow": "canceled"}
 
 
 def test_an_unknown_pipeline_is_exit_3_with_the_apis_message(sim: SimServer, run: Run) -> None:

@@ -59,6 +59,7 @@ def test_an_errored_pipeline_exits_5_with_its_errors(sim: SimServer, run: Run) -
     result = run("status", "--pipeline-id", pid)
     assert result.code == 5
     assert "Config does not conform to schema" in result.stdout
+    assert [r.path for r in sim.state.request_log] == [f"/pipeline/{pid}"]  # no workflow to look for
 
 
 def test_a_rerun_supersedes_the_failed_run(sim: SimServer, run: Run) -> None:
@@ -71,6 +72,12 @@ def test_a_rerun_supersedes_the_failed_run(sim: SimServer, run: Run) -> None:
     result = run("status", "--pipeline-id", pid)
     assert result.code == 0, result.output
     assert "superseded by a rerun" in result.stdout
+    data = json.loads(run("status", "--pipeline-id", pid, "--json").stdout)
+    assert [(w["superseded"], w["status"], w["failed_jobs"]) for w in data["workflows"]] == [
+        (False, "success", []),
+        (True, "failed", []),  # its jobs are not read: the rerun speaks for it
+    ]
+    assert not any(r.path == f"/workflow/{first.id}/job" for r in sim.state.request_log)
 
 
 def test_still_running_without_wait_exits_4(sim: SimServer, run: Run) -> None:
@@ -96,6 +103,26 @@ def test_wait_settles_the_race_with_the_downstreams_last_job(sim: SimServer, run
     assert result.code == 0, result.output
     assert "waiting for pipeline" in result.stderr
     assert "workflow test: success" in result.stdout
+
+
+def test_a_wait_reads_the_pipeline_once_and_the_failed_jobs_once(sim: SimServer, run: Run) -> None:
+    """Polls read only the workflows; the pipeline (created) and the failed jobs are read once each."""
+    pid = downstream(sim)
+    wf = finish_downstream(sim, pid, {"unit": "failed", "lint": "running"})
+    lint = next(j for j in sim.state.jobs_of(wf.id) if j.name == "lint")
+    timer = threading.Timer(1.0, sim.state.set_job_status, args=(lint.id, "success"))
+    timer.start()
+    try:
+        result = run("status", "--pipeline-id", pid, "--wait", "--interval", "0.2", "--timeout", "30")
+    finally:
+        timer.cancel()
+    assert result.code == 1, result.output
+    assert "failed job: unit (failed)" in result.stdout
+    paths = [r.path for r in sim.state.request_log]
+    assert paths.count(f"/pipeline/{pid}") == 1
+    assert paths.count(f"/pipeline/{pid}/workflow") >= 2  # it did poll
+    assert paths.count(f"/workflow/{wf.id}/job") == 1
+    assert paths[-1] == f"/workflow/{wf.id}/job"  # read for the settled verdict, after the last poll
 
 
 def test_wait_gives_up_at_the_timeout(sim: SimServer, run: Run) -> None:
@@ -135,3 +162,79 @@ def test_an_id_file_holding_null_is_refused(sim: SimServer, run: Run, tmp_path: 
     result = run("status", "--id-file", str(tmp_path / "id"))
     assert result.code == 2
     assert "'null'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("jobs", "errored", "workflow_status", "code"),
+    [
+        ({"unit": "success"}, True, "error", 1),
+        ({"deploy": "unauthorized"}, False, "unauthorized", 1),
+        ({"unit": "failed", "lint": "running"}, False, "failing", 1),
+        ({"unit": "not_run", "lint": "not_run"}, False, "not_run", 5),
+    ],
+)
+def test_every_unsuccessful_workflow_status_has_its_exit_status(
+    sim: SimServer, run: Run, jobs: dict[str, str], errored: bool, workflow_status: str, code: int
+) -> None:
+    """The README's exit table: error, failing and unauthorized exit 1; not_run exits 5; none of them is success."""
+    pid = downstream(sim)
+    finish_downstream(sim, pid, {"lint": "success"}, workflow="lint")
+    wf = finish_downstream(sim, pid, jobs)
+    if errored:
+        sim.state.mark_workflow_errored(wf.id)
+    assert sim.state.get_workflow(wf.id).status == workflow_status
+    result = run("status", "--pipeline-id", pid, "--json")
+    assert result.code == code, result.output
+    data = json.loads(result.stdout)
+    assert data["conclusion"] == ("failed" if code == 1 else "canceled")
+    assert data["exit_status"] == code
+
+
+def test_wait_waits_for_every_workflow_not_the_first_terminal_one(sim: SimServer, run: Run) -> None:
+    """One workflow has passed, another still runs and then fails: the verdict is the failure, not an early pass."""
+    pid = downstream(sim)
+    finish_downstream(sim, pid, {"lint": "success"}, workflow="lint")
+    slow = finish_downstream(sim, pid, {"e2e": "running"}, workflow="e2e")
+    (job,) = sim.state.jobs_of(slow.id)
+    timer = threading.Timer(1.0, sim.state.set_job_status, args=(job.id, "failed"))
+    timer.start()
+    try:
+        result = run("status", "--pipeline-id", pid, "--wait", "--interval", "0.2", "--timeout", "30")
+    finally:
+        timer.cancel()
+    assert result.code == 1, result.output
+    assert "workflow e2e: failed" in result.stdout
+    assert "failed job: e2e (failed)" in result.stdout
+
+
+def test_status_json_reports_every_field(sim: SimServer, run: Run) -> None:
+    pid = downstream(sim)
+    failed = finish_downstream(sim, pid, {"unit": "failed", "lint": "success"})
+    held = sim.state.add_workflow(pid, "deploy")
+    build = sim.state.add_job(held.id, "build", status="running")
+    sim.state.set_job_status(build.id, "success")
+    hold = sim.state.add_job(held.id, "hold", type="approval", requires={build.id: ["success"]})
+    sim.state.set_job_status(hold.id, "on_hold")
+    result = run("status", "--pipeline-id", pid, "--json")
+    assert result.code == 1, result.output
+    data = json.loads(result.stdout)
+    base = f"{sim.url}/pipelines/github/acme/project-b/1/workflows"
+    assert data == {
+        "pipeline_id": pid,
+        "number": 1,
+        "project_slug": PROJECT_B,
+        "state": "created",
+        "conclusion": "failed",
+        "exit_status": 1,
+        "errors": [],
+        "workflows": [
+            {
+                "id": held.id, "name": "deploy", "status": "on_hold", "url": f"{base}/{held.id}",
+                "failed_jobs": [], "waiting_jobs": ["hold"], "superseded": False,
+            },
+            {
+                "id": failed.id, "name": "test", "status": "failed", "url": f"{base}/{failed.id}",
+                "failed_jobs": ["unit (failed)"], "waiting_jobs": [], "superseded": False,
+            },
+        ],
+    }  # fmt: skip

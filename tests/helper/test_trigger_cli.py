@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,11 +56,15 @@ def test_trigger_json_output(sim: SimServer, run: Run) -> None:
     result = run("trigger", "--project", PROJECT_B, "--tag", "v1.2.3", "--json")
     assert result.code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) >= {"id", "number", "state", "created_at"}
-    assert data["state"] == "created"
-    assert data["url"] == f"{sim.url}/pipelines/github/acme/project-b/{data['number']}"
-    assert [w["name"] for w in data["workflows"]] == ["test"]
-    assert sim.state.get_pipeline(data["id"]).tag == "v1.2.3"
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    (workflow,) = sim.state.workflows_of(pipeline.id)
+    assert set(data) == {"id", "number", "state", "created_at", "url", "workflows"}
+    assert (data["id"], data["number"], data["state"]) == (pipeline.id, 1, "created")
+    assert isinstance(data["created_at"], str)
+    assert data["url"] == f"{sim.url}/pipelines/github/acme/project-b/1"
+    assert data["workflows"] == [{"id": workflow.id, "name": "test", "status": "running"}]
+    assert pipeline.tag == "v1.2.3"
+    assert f"pipeline {pipeline.id} started: test (running)" in result.stderr
 
 
 def test_circleci_slugs_and_definition_ids_use_the_run_endpoint(sim: SimServer, run: Run) -> None:
@@ -93,8 +101,37 @@ def test_an_errored_pipeline_fails_at_once_with_its_errors(sim: SimServer, run: 
 def test_a_pipeline_that_never_starts_a_workflow_times_out(sim: SimServer, run: Run) -> None:
     result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "1.5")
     assert result.code == 4, result.output
-    assert "did not start within 1.5s" in result.stderr
-    assert "no workflow" in result.stderr
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert (
+        f"pipeline {pipeline.id} did not start within 1.5s: created, no workflow yet (the pipeline exists but no "
+        "workflow ran: filters or a `when` may exclude this branch or tag)"
+    ) in result.stderr
+    assert f"pipeline {pipeline.id}: created, no workflow yet" in result.stderr  # progress while it waited
+
+
+def test_a_pipeline_stuck_before_creation_times_out_naming_its_state(sim: SimServer, run: Run) -> None:
+    def stay_in_setup(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            sim.state.set_pipeline_state(event.pipeline_id, "setup-pending")
+
+    sim.state.add_listener(stay_in_setup)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "1")
+    assert result.code == 4, result.output
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert f"pipeline {pipeline.id} did not start within 1s: state setup-pending\n" in result.stderr
+    assert "filters or a `when`" not in result.stderr
+
+
+def test_a_lost_answer_whose_pipeline_cannot_be_looked_for_is_an_error(sim: SimServer, run: Run) -> None:
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    sim.faults.add("GET /me", "status", status=500, count=10)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--no-verify-start")
+    assert result.code == 3, result.output
+    assert "could not look for the pipeline the trigger may have created: GET /me failed with HTTP 500" in (
+        result.stderr
+    )
+    assert "Check the project's pipelines before triggering again" in result.stderr
+    assert result.stdout == ""
 
 
 def test_without_verification_the_id_is_printed_at_once(sim: SimServer, run: Run) -> None:
@@ -159,3 +196,139 @@ def test_a_trigger_the_api_declines_is_never_started_exit_5(sim: SimServer, run:
     assert result.code == 5, result.output
     assert "no pipeline was created on circleci/org1/proj1: Ignoring pipeline due to CI skip" in result.stderr
     assert result.stdout == ""
+
+
+class _OneAnswer(http.server.BaseHTTPRequestHandler):
+    """An API that accepts every trigger with the same 201 body, whatever it is."""
+
+    body: bytes = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _answering(body: str) -> Iterator[str]:
+    handler = type("Answer", (_OneAnswer,), {"body": body.encode()})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("body", ['{"id": null}', "{}", '{"id": "null"}', '{"id": "42"}', '[{"id": null}]'])
+@pytest.mark.parametrize("verify", ["--no-verify-start", "--verify-start"])
+def test_an_answer_without_a_uuid_is_never_success(run: Run, tmp_path: Path, body: str, verify: str) -> None:
+    """A 201 whose id is missing, null or not a UUID: exit 3, nothing on stdout, no id file (not `None`, exit 0)."""
+    id_file = tmp_path / "pipeline-id"
+    for url in _answering(body):
+        result = run("trigger", "--project", PROJECT_B, "--branch", "main", verify, "--id-file", str(id_file),
+                     env={"CIRCLECI_HOST": url})  # fmt: skip
+    assert result.code == 3, result.output
+    assert (
+        f"POST /project/{PROJECT_B}/pipeline failed: the answer has no pipeline id; nothing to wait for"
+    ) in result.stderr
+    assert result.stdout == ""
+    assert not id_file.exists()
+
+
+def test_recovery_does_not_guess_between_several_matching_pipelines(sim: SimServer, run: Run) -> None:
+    """The answer is lost and two recent pipelines fit the trigger: neither is adopted, and the user is told."""
+    sim.state.create_pipeline(PROJECT_B, branch="main", parameters={"triggering-pipeline-id": "p1"})
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--parameter", "triggering-pipeline-id=p1",
+                 "--no-verify-start")  # fmt: skip
+    assert result.code == 3, result.output
+    assert result.stdout == ""
+    ids = [p.id for p in sim.state.pipelines_of(PROJECT_B)]
+    assert len(ids) == 2
+    assert f"several recent pipelines match this trigger ({', '.join(ids)}); not guessing" in result.stderr
+    assert "Check the project's pipelines before triggering again" in result.stderr
+    assert len(posts(sim)) == 1
+
+
+def test_recovery_adopts_the_one_matching_pipeline(sim: SimServer, run: Run) -> None:
+    sim.state.create_pipeline(PROJECT_B, branch="main", parameters={"triggering-pipeline-id": "p0"})
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--parameter", "triggering-pipeline-id=p1",
+                 "--no-verify-start")  # fmt: skip
+    assert result.code == 0, result.output
+    (created,) = [p for p in sim.state.pipelines_of(PROJECT_B) if p.parameters == {"triggering-pipeline-id": "p1"}]
+    assert result.stdout == created.id + "\n"
+    assert "was created by it; using it" in result.stderr
+
+
+PROJECT_C = "gh/acme/project-c"
+
+
+@pytest.mark.parametrize(
+    ("decoy", "request_ref"),
+    [
+        ({"branch": "main", "trigger_type": "webhook"}, ["--branch", "main"]),
+        ({"branch": "main", "actor": "someone-else"}, ["--branch", "main"]),
+        ({"branch": "dev"}, ["--branch", "main"]),
+        ({"tag": "v1"}, ["--tag", "v2"]),
+        ({"branch": "main", "parameters": {"triggering-pipeline-id": "p0"}}, ["--branch", "main"]),
+    ],
+    ids=["a-push", "another-user", "another-branch", "another-tag", "other-parameters"],
+)
+def test_recovery_adopts_only_a_pipeline_this_trigger_could_have_created(
+    sim: SimServer, run: Run, decoy: dict[str, Any], request_ref: list[str]
+) -> None:
+    """A recent pipeline that differs from the trigger in any way is not a candidate, so the real one is adopted."""
+    sim.state.add_project(PROJECT_C, branches=("main", "dev"))
+    if "actor" in decoy:
+        decoy["actor"] = sim.state.add_token("other-token", login=decoy["actor"])
+    sim.state.create_pipeline(PROJECT_C, **{"parameters": {"triggering-pipeline-id": "p1"}, **decoy})
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    result = run("trigger", "--project", PROJECT_C, *request_ref, "--parameter", "triggering-pipeline-id=p1",
+                 "--no-verify-start")  # fmt: skip
+    assert result.code == 0, result.output
+    created, _ = sim.state.pipelines_of(PROJECT_C)  # newest first
+    assert result.stdout == created.id + "\n"
+    assert created.parameters == {"triggering-pipeline-id": "p1"}
+
+
+def test_an_errored_pipeline_is_named_with_its_number_project_and_every_error(sim: SimServer, run: Run) -> None:
+    def break_config(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            sim.state.mark_pipeline_errored(
+                event.pipeline_id, [("config", "Unexpected argument(s): nope"), ("plan", "Out of credits")]
+            )
+
+    sim.state.add_listener(break_config)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main")
+    assert result.code == 5, result.output
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert (
+        f"pipeline {pipeline.id} (#1) on {PROJECT_B} errored and will not run: "
+        "config: Unexpected argument(s): nope; plan: Out of credits"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--branch", "main", "--tag", "v1"], "give exactly one of --branch and --tag (got both)"),
+        ([], "give exactly one of --branch and --tag (got neither)"),
+        (["--branch", "feature x"], "branch 'feature x' is not a valid git ref name (expected e.g. main)"),
+        (["--tag", " "], "tag ' ' is not a valid git ref name (expected e.g. main)"),
+        (["--tag", "v1\t"], "tag 'v1\\t' is not a valid git ref name (expected e.g. main)"),
+    ],
+)
+def test_refs_are_refused_with_the_exact_reason(sim: SimServer, run: Run, args: list[str], message: str) -> None:
+    result = run("trigger", "--project", PROJECT_B, *args)
+    assert result.code == 2, result.output
+    assert result.stderr.strip().endswith(message)
+    assert sim.state.request_log == []

@@ -11,7 +11,6 @@ import functools
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -67,19 +66,19 @@ def run_step(
         **env,
         **extra_env,
     }
-    return run_bash(script, env=full_env, timeout=120)
+    return run_script(script, full_env, path_dirs[0])
 
 
-def run_bash(
-    script: str, *, env: Mapping[str, str], timeout: float = 120, bash: str = "bash"
+def run_script(
+    script: str, env: Mapping[str, str], directory: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``script`` from a file, as CircleCI runs a step (an argument would hit the kernel's 128 KiB limit)."""
-    with tempfile.TemporaryDirectory(prefix="cb-step-") as tmp:
-        path = Path(tmp) / "step.sh"
-        path.write_text(script, encoding="utf-8")
-        return subprocess.run(
-            [bash, str(path)], env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
-        )
+    """Run ``script`` from a file, as CircleCI does (a step's command can be longer than one argument may be)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "step.sh"
+    path.write_text(script, encoding="utf-8")
+    return subprocess.run(
+        ["bash", str(path)], env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 FAKE_HELPER = """#!{python}

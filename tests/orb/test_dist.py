@@ -24,9 +24,6 @@ def test_build_and_twine_check(tmp_path: Path) -> None:
         timeout=300,
         check=False,
     )
-    unreachable = ("No matching distribution", "connection", "Network")
-    if build.returncode != 0 and any(word in build.stderr for word in unreachable):
-        pytest.skip("the build backend could not be fetched (no package index reachable)")
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = tmp_path / f"cb_helper-{__version__}-py3-none-any.whl"
     sdist = tmp_path / f"cb_helper-{__version__}.tar.gz"

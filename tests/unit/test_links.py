@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cb_helper.status import pipeline_url, workflow_url
+from cb_helper.status import oldest_first, pipeline_url, workflow_url
 
 WF = "5034460f-c7c4-4c43-9457-de07e2029e7b"
 
@@ -27,3 +27,19 @@ def test_server_links_stay_on_the_server() -> None:
 def test_without_a_number_the_workflow_page_is_used() -> None:
     assert workflow_url("https://circleci.com", None, None, WF) == f"https://app.circleci.com/workflow-run/{WF}"
     assert pipeline_url("https://circleci.com", "gh/a/b", None) is None
+
+
+def test_the_web_app_host_itself_is_the_cloud_too() -> None:
+    assert pipeline_url("https://app.circleci.com/", "gh/a/b", 1) == "https://app.circleci.com/pipelines/github/a/b/1"
+
+
+def test_workflows_are_ranked_by_creation_whatever_order_a_page_lists_them_in() -> None:
+    """The API lists newest first; a rerun's rank must not depend on that alone. On a tie, the API's order decides."""
+    listed = [
+        {"id": "b", "created_at": "2026-01-01T00:00:02Z"},
+        {"id": "c", "created_at": "2026-01-01T00:00:03Z"},
+        {"id": "a2", "created_at": "2026-01-01T00:00:01Z"},
+        {"id": "a1", "created_at": "2026-01-01T00:00:01Z"},
+        {"id": "none"},
+    ]
+    assert [w["id"] for w in oldest_first(listed)] == ["none", "a1", "a2", "b", "c"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import pickle
+import random
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -25,6 +28,22 @@ def test_jitter_stays_within_the_ceiling() -> None:
         assert 0.0 <= policy.delay(attempt) <= min(8.0, 2 ** (attempt - 1))
 
 
+def test_the_default_jitter_spreads_delays_over_the_whole_range() -> None:
+    """Full jitter: clients that failed together do not retry together, and the ceiling is not the usual delay."""
+    saved = random.getstate()
+    random.seed(20261203)
+    try:
+        policy = RetryPolicy(backoff_base=1.0, backoff_max=8.0)
+        delays = [policy.delay(4) for _ in range(200)]
+    finally:
+        random.setstate(saved)
+    assert all(0.0 <= d <= 8.0 for d in delays)
+    assert len(set(delays)) > 150
+    assert min(delays) < 1.0
+    assert max(delays) > 7.0
+    assert 3.0 < sum(delays) / len(delays) < 5.0
+
+
 def test_retry_after_is_honoured_and_capped() -> None:
     policy = RetryPolicy(retry_after_cap=10.0, jitter=lambda ceiling: ceiling)
     assert policy.delay(1, "3") == 3.0
@@ -36,6 +55,14 @@ def test_retry_after_http_date() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10.0)
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
     assert parse_retry_after(None) is None
+
+
+def test_retry_after_http_date_is_measured_from_the_clock() -> None:
+    soon = email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(hours=1), usegmt=True)
+    waited = parse_retry_after(soon)
+    assert waited is not None
+    assert 3000 < waited <= 3600
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
 def test_token_never_shows_itself() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import string
+from typing import Callable
 
 import pytest
 from hypothesis import given
@@ -25,6 +26,7 @@ from cb_helper.vocabulary import (
     parse_parameters_json,
     parse_uuid,
     same_project,
+    slug_key,
 )
 
 keys = st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=1, max_size=40)
@@ -133,3 +135,45 @@ def test_status_sets_partition_the_spec_enum() -> None:
     assert WORKFLOW_TERMINAL <= WORKFLOW_STATUSES
     assert not (WORKFLOW_CANCELED & WORKFLOW_FAILED)
     assert {"running", "on_hold", "failing"} == WORKFLOW_STATUSES - WORKFLOW_TERMINAL
+
+
+UUID_HINT = "(expected e.g. 5034460f-c7c4-4c43-9457-de07e2029e7b)"
+SLUG_HINT = "(expected provider/organization/project, e.g. gh/acme/api or circleci/<org-id>/<project-id>)"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: parse_parameter("novalue"),
+         "parameter 'novalue' is not KEY=VALUE (expected an '=' between key and value)"),
+        (lambda: parse_parameter("=x"), "parameter '=x' has an empty key (expected KEY=VALUE)"),
+        (lambda: parse_parameters_json("[1]"),
+         """--parameters-json '[1]' is not a JSON object (expected {"key": value, ...})"""),
+        (lambda: parse_parameters_json("x" * 100),
+         f"--parameters-json '{'x' * 77}...' is not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+        (lambda: check_parameter_limits({f"k{i}": 1 for i in range(101)}),
+         "101 pipeline parameters given (expected at most 100)"),
+        (lambda: check_parameter_limits({"": 1}), "pipeline parameter key '' is not a non-empty string"),
+        (lambda: check_parameter_limits({"k" * 129: 1}),
+         f"pipeline parameter key '{'k' * 77}...' is 129 characters long (expected at most 128)"),
+        (lambda: check_parameter_limits({"k": "v" * 513}),
+         "value of pipeline parameter 'k' is 513 characters long (expected at most 512)"),
+        (lambda: parse_uuid("null", "--pipeline-id"), f"--pipeline-id 'null' is not a UUID {UUID_HINT}"),
+        (lambda: parse_uuid("", "--workflow-id"), f"--workflow-id '' is not a UUID {UUID_HINT}"),
+        (lambda: ProjectSlug.parse("acme/api"), f"project slug 'acme/api' is malformed {SLUG_HINT}"),
+        (lambda: ProjectSlug.parse("gh/a/"), f"project slug 'gh/a/' is malformed {SLUG_HINT}"),
+        (lambda: ProjectSlug.parse("gitlab/a/b"),
+         "project slug 'gitlab/a/b' has unknown provider 'gitlab' "
+         "(expected one of bb, bitbucket, circleci, gh, github)"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_naming_the_value_and_what_was_expected(call: Callable[[], object], message: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+def test_uuids_are_given_back_in_canonical_form_and_pairs_override_json() -> None:
+    assert parse_uuid("5034460F-C7C4-4C43-9457-DE07E2029E7B", "--x") == "5034460f-c7c4-4c43-9457-de07e2029e7b"
+    assert merge_parameters(["a=1"], '{"a": "x", "b": 2}') == {"a": 1, "b": 2}
+    assert slug_key("GitHub/Acme/Api") == slug_key("gh/acme/api")

@@ -22,6 +22,10 @@ BUNDLE_PATH = "scripts/helper_bundle.sh"
 INSTALLER_PATH = "scripts/install_helper.sh"
 #: Subpackages that stay out of the bundle.
 EXCLUDED = ("sim", "rehearse")
+#: Pinned packages the bundled helper never imports: only the simulator and the runner, left out, use them.
+UNBUNDLED_PACKAGES = frozenset({"pyyaml"})
+#: Pinned packages installed only on request (install_helper's ``jq``): no orb step uses ``--jq``.
+JQ_PACKAGES = frozenset({"jq"})
 DELIMITER = "CB_HELPER_SOURCE_EOF"
 
 _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
@@ -57,6 +61,23 @@ def requirements(path: Path = REQUIREMENTS) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+def requirement_name(requirement: str) -> str:
+    """The normalized project name of a requirement line (``PyYAML==6.0.4; ...`` -> ``pyyaml``)."""
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+    if not match:
+        raise BundleError(f"requirement {requirement!r} does not start with a project name")
+    return re.sub(r"[-_.]+", "-", match.group(0)).lower()
+
+
+def bundle_requirements(path: Path = REQUIREMENTS) -> tuple[list[str], list[str]]:
+    """The pins the bundled helper is installed with, and those added only for the jq binding."""
+    pins = [r for r in requirements(path) if requirement_name(r) not in UNBUNDLED_PACKAGES]
+    return (
+        [r for r in pins if requirement_name(r) not in JQ_PACKAGES],
+        [r for r in pins if requirement_name(r) in JQ_PACKAGES],
+    )
+
+
 def render_bundle(
     package_dir: Path = PACKAGE_DIR, orb_src: Path = ORB_SRC, requirements_file: Path = REQUIREMENTS
 ) -> str:
@@ -69,13 +90,14 @@ def render_bundle(
 def render_preamble(package_dir: Path = PACKAGE_DIR, requirements_file: Path = REQUIREMENTS) -> str:
     """The generated part: version, pinned requirements and ``cb_bundle_write DIR``."""
     version = helper_version(package_dir)
-    pins = " ".join(shlex.quote(r) for r in requirements(requirements_file))
+    core, jq = bundle_requirements(requirements_file)
     out = [
         "#!/usr/bin/env bash",
         f"# Generated at pack time from src/cb_helper (cb-helper {version}) and {INSTALLER_PATH}.",
         "# Do not edit: run `python -m tools.orbkit bundle` (or pack) again.",
         f"CB_BUNDLE_VERSION={shlex.quote(version)}",
-        f"CB_BUNDLE_REQUIREMENTS=({pins})",
+        f"CB_BUNDLE_REQUIREMENTS=({' '.join(shlex.quote(r) for r in core)})",
+        f"CB_BUNDLE_JQ=({' '.join(shlex.quote(r) for r in jq)})",
         "",
         "cb_bundle_write() {",
     ]

@@ -13,7 +13,7 @@ elif [ -n "${CB_PARAM_HANDOFF_FILE-}" ] && [ -f "$CB_PARAM_HANDOFF_FILE" ]; then
 else
   args+=(--id-file "${CB_PARAM_ID_FILE:-/tmp/circleback/pipeline-id}")
 fi
-args+=(--timeout "${CB_PARAM_TIMEOUT:-900}" --interval "${CB_PARAM_INTERVAL:-5}")
+args+=(--timeout "${CB_PARAM_TIMEOUT:-900}" --interval "${CB_PARAM_INTERVAL:-2}")
 
 outputs="${CB_PARAM_OUTPUTS_DIR-}"
 outputs="${outputs/#\~/$HOME}"

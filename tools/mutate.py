@@ -1,0 +1,206 @@
+"""Mutation testing of the core modules with mutmut (``make mutate``; ``python -m tools.mutate [GROUP ...]``).
+
+Each group mutates one module (or the runner's workspace and timeline code) and runs only the tests written for
+it, in a copy of the repository under ``build/mutate/<group>`` (mutmut reads its settings from the working
+directory's ``pyproject.toml``, so each copy gets its own). Within a group mutmut runs, for each mutant, only the
+selected tests that call the mutated function. The result is a table per module and the list of survivors, on
+stdout and in ``build/mutate/results.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "mutate"
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    modules: tuple[str, ...]  # paths under src/cb_helper
+    tests: tuple[str, ...]  # pytest arguments that select the group's tests
+
+
+GROUPS = (
+    Group("approve", ("approve.py",), ("tests/helper/test_approve_cli.py",)),
+    Group("status", ("status.py",), ("tests/helper/test_status_cli.py", "tests/unit/test_links.py")),
+    Group("trigger", ("trigger.py",), ("tests/helper/test_trigger_cli.py", "tests/helper/test_client.py")),
+    Group("client", ("client.py",), ("tests/helper/test_client.py", "tests/helper/test_misc_cli.py")),
+    Group("retry", ("retry.py",), ("tests/unit/test_retry_and_auth.py", "tests/helper/test_client.py")),
+    Group(
+        "vocabulary",
+        ("vocabulary.py",),
+        (
+            "tests/unit/test_vocabulary.py",
+            "tests/helper/test_trigger_cli.py",
+            "tests/helper/test_approve_cli.py",
+        ),
+    ),
+    Group("cancel", ("cancel.py",), ("tests/helper/test_misc_cli.py",)),
+    Group(
+        "runner",
+        ("rehearse/files.py", "rehearse/timeline.py"),
+        (
+            "tests/rehearse/test_workspace.py",
+            "tests/rehearse/test_timeline.py",
+            "tests/rehearse/test_execution.py",
+            "tests/rehearse/test_engine.py",
+        ),
+    ),
+)
+
+#: mutmut's verdicts that mean a test noticed the mutant.
+DETECTED = frozenset({"killed", "timeout", "caught by type check"})
+_MODULE = re.compile(r"^(?P<module>[\w.]+?)\.x[_ǁ]")
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def prepare(group: Group) -> Path:
+    """A fresh copy of src/ and tests/ with a pyproject.toml that configures mutmut for ``group``."""
+    where = WORK / group.name
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "src", where / "src", ignore=ignore)
+    shutil.copytree(ROOT / "tests", where / "tests", ignore=ignore)
+    (where / "pyproject.toml").write_text(
+        "\n".join(
+            [
+                "[tool.mutmut]",
+                'source_paths = ["src/cb_helper"]',
+                f"only_mutate = {_toml_list([f'src/cb_helper/{m}' for m in group.modules])}",
+                f"pytest_add_cli_args_test_selection = {_toml_list(list(group.tests))}",
+                'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist"]',
+                "",
+                "[tool.pytest.ini_options]",
+                'testpaths = ["tests"]',
+                'addopts = "--strict-markers"',
+                'markers = ["slow: longer end-to-end tests"]',
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    return where
+
+
+MUTMUT = [sys.executable, "-m", "mutmut"]
+ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def run_group(group: Group, children: int) -> dict[str, str]:
+    """Run mutmut for ``group``; return ``{mutant name: verdict}``."""
+    where = prepare(group)
+    with (where / "run.log").open("w", encoding="utf-8") as log:
+        # Its exit status says nothing about survivors; the results below do.
+        command = [*MUTMUT, "run", "--max-children", str(children)]
+        subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
+    return collect(group)
+
+
+def retest(group: Group, children: int) -> dict[str, str]:
+    """Test the survivors of the last run again, against the current tests (the mutants stay as they were)."""
+    where = WORK / group.name
+    survivors = [name for name, verdict in collect(group).items() if verdict not in DETECTED]
+    if survivors:
+        for copy in (where / "tests", where / "mutants" / "tests"):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(ROOT / "tests", copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        with (where / "retest.log").open("w", encoding="utf-8") as log:
+            command = [*MUTMUT, "run", "--max-children", str(children), *survivors]
+            subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
+    return collect(group)
+
+
+def collect(group: Group) -> dict[str, str]:
+    """The verdicts of the last run of ``group``."""
+    where = WORK / group.name
+    if not (where / "mutants").is_dir():
+        raise SystemExit(f"{group.name} has not been run (no {where / 'mutants'})")
+    listed = subprocess.run(
+        [*MUTMUT, "results", "--all", "true"], cwd=where, env=ENV, capture_output=True, text=True, check=True
+    )
+    verdicts: dict[str, str] = {}
+    for line in listed.stdout.splitlines():
+        name, sep, verdict = line.strip().rpartition(": ")
+        if sep and name:
+            verdicts[name] = verdict
+    if not verdicts:
+        raise SystemExit(f"mutmut produced no results for {group.name}; see {where / 'run.log'}")
+    return verdicts
+
+
+def module_of(mutant: str) -> str:
+    match = _MODULE.match(mutant)
+    return match.group("module") if match else mutant.split("__mutmut_", maxsplit=1)[0]
+
+
+def report(results: dict[str, dict[str, str]]) -> str:
+    lines = [
+        "| module | mutants | killed | survived | no tests | timeout | killed % |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    survivors: list[str] = []
+    total = Counter[str]()
+    for verdicts in results.values():
+        by_module: dict[str, Counter[str]] = {}
+        for name, verdict in sorted(verdicts.items()):
+            by_module.setdefault(module_of(name), Counter())[verdict] += 1
+            if verdict not in DETECTED:
+                survivors.append(f"- `{name}`: {verdict}")
+        for module, counts in by_module.items():
+            total.update(counts)
+            lines.append(_row(module, counts))
+    lines.append(_row("**all**", total))
+    return "\n".join([*lines, "", "Survivors:" if survivors else "No survivors.", *survivors, ""])
+
+
+def _row(module: str, counts: Counter[str]) -> str:
+    n = sum(counts.values())
+    detected = sum(counts[v] for v in DETECTED)
+    return (
+        f"| {module} | {n} | {counts['killed']} | {counts['survived']} | {counts['no tests']} | {counts['timeout']} "
+        f"| {100 * detected / n:.1f} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.mutate", description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"any of: {', '.join(g.name for g in GROUPS)}")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1: the cores are shared)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--report", action="store_true", help="only report the last run of each group")
+    mode.add_argument("--retest", action="store_true", help="test the last run's survivors against the current tests")
+    args = parser.parse_args(argv)
+    known = {g.name: g for g in GROUPS}
+    unknown = [name for name in args.groups if name not in known]
+    if unknown or args.jobs < 1:
+        parser.error(f"unknown group {unknown[0]!r}" if unknown else f"--jobs {args.jobs} is not a positive number")
+    chosen = [known[name] for name in args.groups] or list(GROUPS)
+    results: dict[str, dict[str, str]] = {}
+    for group in chosen:
+        if args.report or args.retest:
+            results[group.name] = retest(group, args.jobs) if args.retest else collect(group)
+            continue
+        print(f"mutating {group.name}: {', '.join(group.modules)}", file=sys.stderr, flush=True)
+        results[group.name] = run_group(group, args.jobs)
+    text = report(results)
+    (WORK / "results.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
