@@ -450,8 +450,8 @@ def approve(
         pipeline_id = _uuid(pipeline_id, "--pipeline-id")
     if not allowed:
         click.echo(
-            "cb-helper: warning: the legacy ids cannot be proven; without --allow-project any project the token "
-            "can see may be approved",
+            "cb-helper: warning: the legacy ids cannot be proven; without --allow-project, holds in any project "
+            "the token can see are accepted",
             err=True,
         )
     client = make_client(host, token_env)

@@ -85,9 +85,8 @@ def test_a_build_job_is_refused(sim: SimServer, run: Run, job: str, status: str)
     assert sim.state.get_job(upstream.jobs[job]).status == status
     result = run("approve", "--job-name", job, "--workflow-id", upstream.workflow_id, "--hold-timeout", "3")
     assert result.code == 3, result.output
-    assert f"job {job!r} in workflow 'build' ({upstream.workflow_id}) is a build job, not an approval job" in (
-        result.stderr
-    )
+    # Only the job page was read (no GET /workflow), so the workflow is named by its id.
+    assert f"job {job!r} in workflow {upstream.workflow_id} is a build job, not an approval job" in result.stderr
     assert "waiting" not in result.stderr
     assert approvals(sim) == []
 
@@ -158,7 +157,7 @@ def test_a_hold_in_another_state_is_refused_naming_it(sim: SimServer, run: Run) 
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
     assert result.code == 3, result.output
     assert (
-        f"approval job {HOLD!r} in workflow 'build' ({upstream.workflow_id}) is unauthorized; nothing to approve"
+        f"approval job {HOLD!r} in workflow {upstream.workflow_id} is unauthorized; nothing to approve"
     ) in result.stderr
 
 

@@ -218,6 +218,11 @@ def test_status_json_reports_every_field(sim: SimServer, run: Run) -> None:
     result = run("status", "--pipeline-id", pid, "--json")
     assert result.code == 1, result.output
     data = json.loads(result.stdout)
+    stops = [workflow.pop("stopped_at") for workflow in data["workflows"]]
+    assert stops[0] is None  # on hold: not stopped
+    stopped = sim.state.get_workflow(failed.id).stopped_at
+    assert stopped is not None
+    assert stops[1] == stopped.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as the API sends it
     base = f"{sim.url}/pipelines/github/acme/project-b/1/workflows"
     assert data == {
         "pipeline_id": pid,

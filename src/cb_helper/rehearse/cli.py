@@ -128,6 +128,13 @@ def orbs_of(values: Sequence[str]) -> dict[str, Path]:
 @click.option("--branch", default="main", show_default=True, help="Branch of the started pipeline.")
 @click.option("--tag", help="Start a tag pipeline instead of a branch one.")
 @click.option(
+    "--trigger-source",
+    type=click.Choice(["webhook", "api", "scheduled_pipeline"]),
+    default="webhook",
+    show_default=True,
+    help="How the started pipeline was triggered (pipeline.trigger_source): a push, the API, or a schedule.",
+)
+@click.option(
     "--parameter",
     "pairs",
     multiple=True,
@@ -161,6 +168,7 @@ def rehearse(
     start_project: Optional[str],
     branch: str,
     tag: Optional[str],
+    trigger_source: str,
     pairs: tuple[str, ...],
     parameters_json: Optional[str],
     token_envs: tuple[str, ...],
@@ -227,7 +235,7 @@ def rehearse(
         max_parallel=max_parallel,
         on_event=live,
     ) as rehearsal:
-        pipeline_id = rehearsal.start(start, None if tag else branch, parameters, tag=tag)
+        pipeline_id = rehearsal.start(start, None if tag else branch, parameters, tag=tag, trigger_type=trigger_source)
         result = rehearsal.run_until_settled(timeout)
         if keep_workdir:
             click.echo(f"work directory kept: {rehearsal.workdir}", err=True)
