@@ -84,7 +84,8 @@ def collect(client: CircleCIClient, verdict: Verdict) -> Findings:
     project = str(verdict.project_slug or "")
     findings = Findings(project)
     for workflow in verdict.current:
-        for job in client.paginate(f"/workflow/{workflow.id}/job"):
+        listed = workflow.jobs if workflow.jobs is not None else client.paginate(f"/workflow/{workflow.id}/job")
+        for job in listed:
             number = job.get("job_number")
             if job.get("type") == "approval" or not isinstance(number, int):
                 continue

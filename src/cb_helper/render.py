@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import zip_longest
 from typing import Any
 
 from cb_helper.errors import BadInput
@@ -51,8 +52,8 @@ def verdict_lines(verdict: Verdict) -> Iterator[str]:
     for workflow in verdict.workflows:
         note = " (superseded by a rerun)" if workflow.superseded else ""
         yield f"  workflow {workflow.name}: {workflow.status}{note}  {workflow.url}"
-        for job in workflow.failed_jobs:
-            yield f"    failed job: {job}"
+        for job, url in zip_longest(workflow.failed_jobs, workflow.failed_job_urls[: len(workflow.failed_jobs)]):
+            yield f"    failed job: {job}" + (f"  {url}" if url else "")
         for job in workflow.waiting_jobs:
             yield f"    waiting for approval: {job}"
 

@@ -28,6 +28,10 @@ class WorkflowReport:
     waiting_jobs: list[str] = field(default_factory=list)
     superseded: bool = False
     stopped_at: Optional[str] = None
+    #: The web page of each failed job, in the order of ``failed_jobs`` (``None`` for a job that never ran).
+    failed_job_urls: list[Optional[str]] = field(default_factory=list)
+    #: The jobs as the API listed them, when they were read (so they are read once per verdict).
+    jobs: Optional[list[dict[str, Any]]] = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +40,7 @@ class WorkflowReport:
             "status": self.status,
             "url": self.url,
             "failed_jobs": self.failed_jobs,
+            "failed_job_urls": self.failed_job_urls,
             "waiting_jobs": self.waiting_jobs,
             "superseded": self.superseded,
             "stopped_at": self.stopped_at,
@@ -148,11 +153,14 @@ def read_jobs(client: CircleCIClient, verdict: Verdict) -> None:
     """Name the failed and the waiting jobs of the current workflows that failed or wait."""
     for report in verdict.current:
         if report.status in WORKFLOW_FAILED | {"on_hold"}:
-            for job in client.paginate(f"/workflow/{report.id}/job"):
+            report.jobs = list(client.paginate(f"/workflow/{report.id}/job"))
+            for job in report.jobs:
                 if job.get("status") in JOB_FAILED:
+                    report.failed_jobs.append(f"{job.get('name')} ({job.get('status')})")
                     number = job.get("job_number")
-                    url = job_url(client.host, verdict.project_slug, verdict.number, report.id, number)
-                    report.failed_jobs.append(f"{job.get('name')} ({job.get('status')})" + (f"  {url}" if url else ""))
+                    report.failed_job_urls.append(
+                        job_url(client.host, verdict.project_slug, verdict.number, report.id, number)
+                    )
                 elif job.get("status") == "on_hold":
                     report.waiting_jobs.append(str(job.get("name")))
 

@@ -122,7 +122,8 @@ def test_a_wait_reads_the_pipeline_once_and_the_failed_jobs_once(sim: SimServer,
     assert paths.count(f"/pipeline/{pid}") == 1
     assert paths.count(f"/pipeline/{pid}/workflow") >= 2  # it did poll
     assert paths.count(f"/workflow/{wf.id}/job") == 1
-    assert paths[-1] == f"/workflow/{wf.id}/job"  # read for the settled verdict, after the last poll
+    assert paths[-1].endswith("/tests")  # then B's test results are read, for its failing tests
+    assert [p for p in paths if not p.endswith("/tests")][-1] == f"/workflow/{wf.id}/job"  # after the last poll
 
 
 def test_wait_gives_up_at_the_timeout(sim: SimServer, run: Run) -> None:
@@ -235,11 +236,12 @@ def test_status_json_reports_every_field(sim: SimServer, run: Run) -> None:
         "workflows": [
             {
                 "id": held.id, "name": "deploy", "status": "on_hold", "url": f"{base}/{held.id}",
-                "failed_jobs": [], "waiting_jobs": ["hold"], "superseded": False,
+                "failed_jobs": [], "failed_job_urls": [], "waiting_jobs": ["hold"], "superseded": False,
             },
             {
                 "id": failed.id, "name": "test", "status": "failed", "url": f"{base}/{failed.id}",
-                "failed_jobs": ["unit (failed)"], "waiting_jobs": [], "superseded": False,
+                "failed_jobs": ["unit (failed)"], "failed_job_urls": [f"{base}/{failed.id}/jobs/1"], "waiting_jobs": [],
+                "superseded": False,
             },
         ],
     }  # fmt: skip
