@@ -58,7 +58,7 @@ GROUPS = (
     ),
 )
 
-#: mutmut's verdicts that mean a test noticed the mutant.
+#: mutmut's verdicts that mean a test noticed the mutant (a timeout: the mutant made a test hang).
 DETECTED = frozenset({"killed", "timeout", "caught by type check"})
 _MODULE = re.compile(r"^(?P<module>[\w.]+?)\.x[_ǁ]")
 
@@ -149,8 +149,8 @@ def module_of(mutant: str) -> str:
 
 def report(results: dict[str, dict[str, str]]) -> str:
     lines = [
-        "| module | mutants | killed | survived | no tests | timeout | killed % |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | killed | timeout | survived | no tests | not run | killed % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     survivors: list[str] = []
     total = Counter[str]()
@@ -170,9 +170,10 @@ def report(results: dict[str, dict[str, str]]) -> str:
 def _row(module: str, counts: Counter[str]) -> str:
     n = sum(counts.values())
     detected = sum(counts[v] for v in DETECTED)
+    not_run = n - detected - counts["survived"] - counts["no tests"]
     return (
-        f"| {module} | {n} | {counts['killed']} | {counts['survived']} | {counts['no tests']} | {counts['timeout']} "
-        f"| {100 * detected / n:.1f} |"
+        f"| {module} | {n} | {detected - counts['timeout']} | {counts['timeout']} | {counts['survived']} "
+        f"| {counts['no tests']} | {not_run} | {100 * detected / n:.1f} |"
     )
 
 
