@@ -51,6 +51,7 @@ GROUPS = (
         ("rehearse/files.py", "rehearse/timeline.py"),
         (
             "tests/rehearse/test_workspace.py",
+            "tests/rehearse/test_files.py",
             "tests/rehearse/test_timeline.py",
             "tests/rehearse/test_execution.py",
             "tests/rehearse/test_engine.py",
@@ -75,6 +76,12 @@ def prepare(group: Group) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "src", where / "src", ignore=ignore)
     shutil.copytree(ROOT / "tests", where / "tests", ignore=ignore)
+    write_settings(group, where)
+    return where
+
+
+def write_settings(group: Group, where: Path) -> None:
+    """The ``pyproject.toml`` mutmut and pytest read in ``where``."""
     (where / "pyproject.toml").write_text(
         "\n".join(
             [
@@ -93,7 +100,6 @@ def prepare(group: Group) -> Path:
         ),
         encoding="utf-8",
     )
-    return where
 
 
 MUTMUT = [sys.executable, "-m", "mutmut"]
@@ -115,6 +121,7 @@ def retest(group: Group, children: int) -> dict[str, str]:
     where = WORK / group.name
     survivors = [name for name, verdict in collect(group).items() if verdict not in DETECTED]
     if survivors:
+        write_settings(group, where)
         for copy in (where / "tests", where / "mutants" / "tests"):
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(ROOT / "tests", copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
