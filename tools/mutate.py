@@ -10,6 +10,7 @@ stdout and in ``build/mutate/results.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -113,29 +114,49 @@ def run_group(group: Group, children: int) -> dict[str, str]:
         # Its exit status says nothing about survivors; the results below do.
         command = [*MUTMUT, "run", "--max-children", str(children)]
         subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
-    return collect(group)
+    return save(group, mutmut_results(group))
 
 
 def retest(group: Group, children: int) -> dict[str, str]:
-    """Test the survivors of the last run again, against the current tests (the mutants stay as they were)."""
+    """Test the survivors of the last run again, against the current tests (the mutants stay as they were).
+
+    Only the survivors run again; the mutants killed before stay killed (tests are added, not taken away).
+    mutmut forgets every verdict when the tests change, so the verdicts are kept in ``verdicts.json``.
+    """
     where = WORK / group.name
-    survivors = [name for name, verdict in collect(group).items() if verdict not in DETECTED]
-    if survivors:
-        write_settings(group, where)
-        for copy in (where / "tests", where / "mutants" / "tests"):
-            shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(ROOT / "tests", copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        with (where / "retest.log").open("w", encoding="utf-8") as log:
-            command = [*MUTMUT, "run", "--max-children", str(children), *survivors]
-            subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
-    return collect(group)
+    before = collect(group)
+    survivors = [name for name, verdict in before.items() if verdict not in DETECTED]
+    if not survivors:
+        return before
+    write_settings(group, where)
+    for copy in (where / "tests", where / "mutants" / "tests"):
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(ROOT / "tests", copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    with (where / "retest.log").open("w", encoding="utf-8") as log:
+        command = [*MUTMUT, "run", "--max-children", str(children), *survivors]
+        subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
+    after = mutmut_results(group)
+    again = {name: after[name] for name in survivors if after.get(name, "not checked") != "not checked"}
+    return save(group, {**before, **again})
+
+
+def save(group: Group, verdicts: dict[str, str]) -> dict[str, str]:
+    (WORK / group.name / "verdicts.json").write_text(json.dumps(verdicts, indent=1, sort_keys=True), encoding="utf-8")
+    return verdicts
 
 
 def collect(group: Group) -> dict[str, str]:
-    """The verdicts of the last run of ``group``."""
+    """The verdicts of the last run (and retests) of ``group``."""
+    saved = WORK / group.name / "verdicts.json"
+    if not saved.is_file():
+        raise SystemExit(f"{group.name} has not been run (no {saved})")
+    verdicts: dict[str, str] = json.loads(saved.read_text(encoding="utf-8"))
+    return verdicts
+
+
+def mutmut_results(group: Group) -> dict[str, str]:
+    """``{mutant name: verdict}`` as mutmut lists them in the group's directory."""
     where = WORK / group.name
-    if not (where / "mutants").is_dir():
-        raise SystemExit(f"{group.name} has not been run (no {where / 'mutants'})")
     listed = subprocess.run(
         [*MUTMUT, "results", "--all", "true"], cwd=where, env=ENV, capture_output=True, text=True, check=True
     )
