@@ -7,6 +7,8 @@ import threading
 
 import pytest
 
+from cb_helper.approve import approve_hold
+from cb_helper.client import CircleCIClient
 from cb_helper.sim import RequestRecord, SimServer
 from cb_helper.sim.server import Exchange
 from tests.helper.conftest import HOLD, PROJECT_A, Run, make_upstream
@@ -369,3 +371,23 @@ def test_a_job_missing_from_every_workflow_names_how_many_were_searched(sim: Sim
     assert f"no job named 'hold' in 2 workflows (jobs there: check, trigger, {HOLD}); nothing approved" in (
         result.stderr
     )
+
+
+def test_the_library_waits_for_a_blocked_hold_without_being_given_a_poller(
+    sim: SimServer, client: CircleCIClient
+) -> None:
+    """approve_hold's own default: poll every 2 s (backing off) for up to 300 s."""
+    upstream = make_upstream(sim, hold_status="blocked")
+
+    def upstream_trigger_job_finishes() -> None:
+        sim.state.set_job_status(upstream.jobs["trigger"], "success")
+        sim.state.set_job_status(upstream.hold_id, "on_hold")
+
+    timer = threading.Timer(1.0, upstream_trigger_job_finishes)
+    timer.start()
+    try:
+        result = approve_hold(client, job_name=HOLD, workflow_id=upstream.workflow_id)
+    finally:
+        timer.cancel()
+    assert result.outcome == "approved"
+    assert sim.state.get_job(upstream.hold_id).status == "success"
