@@ -373,9 +373,7 @@ def test_a_job_missing_from_every_workflow_names_how_many_were_searched(sim: Sim
     )
 
 
-def test_the_library_waits_for_a_blocked_hold_without_being_given_a_poller(
-    sim: SimServer, client: CircleCIClient
-) -> None:
+def test_the_library_waits_for_a_blocked_hold_without_a_poller(sim: SimServer, client: CircleCIClient) -> None:
     """approve_hold's own default: poll every 2 s (backing off) for up to 300 s."""
     upstream = make_upstream(sim, hold_status="blocked")
 
