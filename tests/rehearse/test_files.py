@@ -53,7 +53,7 @@ def test_persist_refuses_paths_outside_its_root_and_patterns_that_match_nothing(
     with pytest.raises(ConfigError) as outside:
         workspace.persist("job", root, ["/etc/passwd"])
     assert str(outside.value) == f"persist_to_workspace path '/etc/passwd' is not under root {str(root)!r}"
-    for pattern in (".", "*.none"):
+    for pattern in (".", "", "*.none"):
         with pytest.raises(FileNotFoundError) as nothing:
             workspace.persist("job", root, [pattern])
         assert str(nothing.value) == f"persist_to_workspace: {pattern!r} matched no files under {str(root)!r}"
