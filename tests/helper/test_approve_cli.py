@@ -214,8 +214,9 @@ def test_a_hold_that_stays_blocked_times_out(sim: SimServer, run: Run) -> None:
 def test_a_lost_approval_answer_is_confirmed_by_reading_the_job(sim: SimServer, run: Run) -> None:
     upstream = make_upstream(sim)
     sim.faults.add("POST /workflow/*/approve/*", "act_then_fail", count=1)
-    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
     assert result.code == 0, result.output
+    assert json.loads(result.stdout)["outcome"] == "approved"  # our approval landed; nobody else's
     assert len(approvals(sim)) == 1
     assert sim.state.get_job(upstream.hold_id).status == "success"
 
@@ -288,9 +289,10 @@ def test_a_hold_that_will_not_run_is_reported_as_upstream_stopped(sim: SimServer
     sim.state.set_job_status(upstream.hold_id, "not_run")
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
     assert result.code == 0, result.output
-    assert f"approval job {HOLD} in workflow {upstream.workflow_id} is not_run: the upstream stopped waiting" in (
-        result.stderr
-    )
+    assert (
+        f"cb-helper: approval job {HOLD} in workflow {upstream.workflow_id} is not_run: the upstream stopped waiting; "
+        "nothing approved\n"
+    ) in result.stderr
     data = json.loads(result.stdout)
     assert (data["outcome"], data["approved"], data["already_approved"]) == ("upstream_stopped", False, False)
     assert approvals(sim) == []
@@ -328,7 +330,7 @@ def test_a_hold_approved_by_someone_else_meanwhile_is_already_approved(sim: SimS
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
     assert result.code == 0, result.output
     assert [r.status for r in approvals(sim)] == [409]
-    assert f"approval of {HOLD} confirmed by re-reading the job" in result.stderr
+    assert f"cb-helper: approval of {HOLD} confirmed by re-reading the job\n" in result.stderr
     data = json.loads(result.stdout)
     assert (data["outcome"], data["job_id"], data["job_name"]) == ("already_approved", upstream.hold_id, HOLD)
 
@@ -389,3 +391,17 @@ def test_the_library_waits_for_a_blocked_hold_without_a_poller(sim: SimServer, c
         timer.cancel()
     assert result.outcome == "approved"
     assert sim.state.get_job(upstream.hold_id).status == "success"
+
+
+def test_already_approved_is_logged_with_the_job_and_workflow(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim, hold_status="success")
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    assert result.code == 0, result.output
+    assert f"cb-helper: job {HOLD} in workflow {upstream.workflow_id} was already approved\n" in result.stderr
+
+
+def test_a_pipeline_without_workflows_has_nothing_to_approve(sim: SimServer, run: Run) -> None:
+    pipeline = sim.state.create_pipeline(PROJECT_A)
+    result = run("approve", "--job-name", HOLD, "--pipeline-id", pipeline.id)
+    assert result.code == 3, result.output
+    assert result.stderr.strip().endswith(f"pipeline {pipeline.id} has no workflows; nothing to approve")
