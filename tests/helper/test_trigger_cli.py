@@ -278,6 +278,7 @@ def test_recovery_adopts_only_a_pipeline_this_trigger_could_have_created(
 ) -> None:
     """A recent pipeline that differs from the trigger in any way is not a candidate, so the real one is adopted."""
     sim.state.add_project(PROJECT_C, branches=("main", "dev"))
+    decoy = dict(decoy)  # the parameters are shared by every run of the test
     if "actor" in decoy:
         decoy["actor"] = sim.state.add_token("other-token", login=decoy["actor"])
     sim.state.create_pipeline(PROJECT_C, **{"parameters": {"triggering-pipeline-id": "p1"}, **decoy})
