@@ -405,3 +405,25 @@ def test_a_pipeline_without_workflows_has_nothing_to_approve(sim: SimServer, run
     result = run("approve", "--job-name", HOLD, "--pipeline-id", pipeline.id)
     assert result.code == 3, result.output
     assert result.stderr.strip().endswith(f"pipeline {pipeline.id} has no workflows; nothing to approve")
+
+
+@pytest.mark.parametrize("narrowed_by", ["--workflow-name", "--workflow-id"])
+def test_waiting_stays_on_the_workflow_asked_for(sim: SimServer, run: Run, narrowed_by: str) -> None:
+    """While the asked-for hold is blocked, another workflow's hold on_hold is never approved instead."""
+    asked = make_upstream(sim, workflow_name="build", hold_status="blocked")
+    make_upstream(sim, workflow_name="nightly", pipeline_id=asked.pipeline_id)
+
+    def asked_hold_goes_on_hold() -> None:
+        sim.state.set_job_status(asked.jobs["trigger"], "success")
+        sim.state.set_job_status(asked.hold_id, "on_hold")
+
+    narrowing = "build" if narrowed_by == "--workflow-name" else asked.workflow_id
+    timer = threading.Timer(1.0, asked_hold_goes_on_hold)
+    timer.start()
+    try:
+        result = run("approve", "--job-name", HOLD, "--pipeline-id", asked.pipeline_id, narrowed_by, narrowing,
+                     "--hold-timeout", "20")  # fmt: skip
+    finally:
+        timer.cancel()
+    assert result.code == 0, result.output
+    assert [r.path for r in approvals(sim)] == [f"/workflow/{asked.workflow_id}/approve/{asked.hold_id}"]
