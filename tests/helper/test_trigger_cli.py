@@ -127,8 +127,9 @@ def test_a_lost_answer_whose_pipeline_cannot_be_looked_for_is_an_error(sim: SimS
     sim.faults.add("GET /me", "status", status=500, count=10)
     result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--no-verify-start")
     assert result.code == 3, result.output
-    assert "could not look for the pipeline the trigger may have created: GET /me failed with HTTP 500" in (
-        result.stderr
+    assert (
+        "\ncb-helper: could not look for the pipeline the trigger may have created: GET /me failed with HTTP 500"
+        in ("\n" + result.stderr)
     )
     assert "Check the project's pipelines before triggering again" in result.stderr
     assert result.stdout == ""
@@ -156,7 +157,10 @@ def test_unknown_branch_is_the_apis_error(sim: SimServer, run: Run) -> None:
         (["--project", PROJECT_B, "--branch", "main", "--parameter", "novalue"], "'novalue'"),
         (["--project", PROJECT_B, "--branch", "main", "--parameters-json", "{nope"], "'{nope'"),
         (["--project", PROJECT_B, "--branch", "main", "--parameter", "k=" + "v" * 513], "513 characters"),
-        (["--project", PROJECT_B, "--branch", "main", "--definition-id", "null"], "'null'"),
+        (
+            ["--project", PROJECT_B, "--branch", "main", "--definition-id", "null"],
+            "--definition-id 'null' is not a UUID",
+        ),
         (["--project", PROJECT_B, "--branch", "main", "--start-timeout", "0"], "--start-timeout"),
         (["--project", PROJECT_B, "--branch", "main", "--host", "ftp://x"], "'ftp://x'"),
         (["--project", PROJECT_B, "--branch", "main", "--token-env", "MISSING_TOKEN"], "MISSING_TOKEN"),
@@ -217,7 +221,9 @@ def _answering(body: str) -> Iterator[str]:
         httpd.server_close()
 
 
-@pytest.mark.parametrize("body", ['{"id": null}', "{}", '{"id": "null"}', '{"id": "42"}', '[{"id": null}]'])
+@pytest.mark.parametrize(
+    "body", ['{"id": null}', "{}", '{"id": "null"}', '{"id": "42"}', '[{"id": null}]', '{"id": null, "message": "ok"}']
+)
 @pytest.mark.parametrize("verify", ["--no-verify-start", "--verify-start"])
 def test_an_answer_without_a_uuid_is_never_success(run: Run, tmp_path: Path, body: str, verify: str) -> None:
     """A 201 whose id is missing, null or not a UUID: exit 3, nothing on stdout, no id file (not `None`, exit 0)."""
@@ -243,8 +249,8 @@ def test_recovery_does_not_guess_between_several_matching_pipelines(sim: SimServ
     assert result.stdout == ""
     ids = [p.id for p in sim.state.pipelines_of(PROJECT_B)]
     assert len(ids) == 2
-    assert f"several recent pipelines match this trigger ({', '.join(ids)}); not guessing" in result.stderr
-    assert "Check the project's pipelines before triggering again" in result.stderr
+    assert f"cb-helper: several recent pipelines match this trigger ({', '.join(ids)}); not guessing\n" in result.stderr
+    assert result.stderr.rstrip().endswith("Check the project's pipelines before triggering again")
     assert len(posts(sim)) == 1
 
 
@@ -256,7 +262,9 @@ def test_recovery_adopts_the_one_matching_pipeline(sim: SimServer, run: Run) -> 
     assert result.code == 0, result.output
     (created,) = [p for p in sim.state.pipelines_of(PROJECT_B) if p.parameters == {"triggering-pipeline-id": "p1"}]
     assert result.stdout == created.id + "\n"
-    assert "was created by it; using it" in result.stderr
+    assert f"cb-helper: the trigger's answer was lost, but pipeline {created.id} was created by it; using it\n" in (
+        result.stderr
+    )
 
 
 PROJECT_C = "gh/acme/project-c"
@@ -323,3 +331,25 @@ def test_refs_are_refused_with_the_exact_reason(sim: SimServer, run: Run, args: 
     assert result.code == 2, result.output
     assert result.stderr.strip().endswith(message)
     assert sim.state.request_log == []
+
+
+def test_a_pipeline_that_errored_without_errors_says_so(sim: SimServer, run: Run) -> None:
+    def break_config(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            sim.state.mark_pipeline_errored(event.pipeline_id, [])
+
+    sim.state.add_listener(break_config)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main")
+    assert result.code == 5, result.output
+    assert result.stderr.rstrip().endswith(f"on {PROJECT_B} errored and will not run")
+
+
+def test_verification_waits_for_a_workflow_that_comes_later(sim: SimServer, run: Run) -> None:
+    def start_later(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            threading.Timer(1.0, sim.state.add_workflow, args=(event.pipeline_id, "test")).start()
+
+    sim.state.add_listener(start_later)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "30")
+    assert result.code == 0, result.output
+    assert "started: test (running)" in result.stderr
