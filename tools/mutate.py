@@ -35,7 +35,11 @@ GROUPS = (
     Group("approve", ("approve.py",), ("tests/helper/test_approve_cli.py",)),
     Group("status", ("status.py",), ("tests/helper/test_status_cli.py", "tests/unit/test_links.py")),
     Group("trigger", ("trigger.py",), ("tests/helper/test_trigger_cli.py", "tests/helper/test_client.py")),
-    Group("client", ("client.py",), ("tests/helper/test_client.py", "tests/helper/test_misc_cli.py")),
+    Group(
+        "client",
+        ("client.py",),
+        ("tests/helper/test_client.py", "tests/helper/test_misc_cli.py", "tests/unit/test_never_connected.py"),
+    ),
     Group("retry", ("retry.py",), ("tests/unit/test_retry_and_auth.py", "tests/helper/test_client.py")),
     Group(
         "vocabulary",
