@@ -10,6 +10,7 @@ stdout and in ``build/mutate/results.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -34,7 +35,11 @@ GROUPS = (
     Group("approve", ("approve.py",), ("tests/helper/test_approve_cli.py",)),
     Group("status", ("status.py",), ("tests/helper/test_status_cli.py", "tests/unit/test_links.py")),
     Group("trigger", ("trigger.py",), ("tests/helper/test_trigger_cli.py", "tests/helper/test_client.py")),
-    Group("client", ("client.py",), ("tests/helper/test_client.py", "tests/helper/test_misc_cli.py")),
+    Group(
+        "client",
+        ("client.py",),
+        ("tests/helper/test_client.py", "tests/helper/test_misc_cli.py", "tests/unit/test_never_connected.py"),
+    ),
     Group("retry", ("retry.py",), ("tests/unit/test_retry_and_auth.py", "tests/helper/test_client.py")),
     Group(
         "vocabulary",
@@ -51,6 +56,7 @@ GROUPS = (
         ("rehearse/files.py", "rehearse/timeline.py"),
         (
             "tests/rehearse/test_workspace.py",
+            "tests/rehearse/test_files.py",
             "tests/rehearse/test_timeline.py",
             "tests/rehearse/test_execution.py",
             "tests/rehearse/test_engine.py",
@@ -58,7 +64,7 @@ GROUPS = (
     ),
 )
 
-#: mutmut's verdicts that mean a test noticed the mutant.
+#: mutmut's verdicts that mean a test noticed the mutant (a timeout: the mutant made a test hang).
 DETECTED = frozenset({"killed", "timeout", "caught by type check"})
 _MODULE = re.compile(r"^(?P<module>[\w.]+?)\.x[_ǁ]")
 
@@ -75,6 +81,12 @@ def prepare(group: Group) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "src", where / "src", ignore=ignore)
     shutil.copytree(ROOT / "tests", where / "tests", ignore=ignore)
+    write_settings(group, where)
+    return where
+
+
+def write_settings(group: Group, where: Path) -> None:
+    """The ``pyproject.toml`` mutmut and pytest read in ``where``."""
     (where / "pyproject.toml").write_text(
         "\n".join(
             [
@@ -93,7 +105,6 @@ def prepare(group: Group) -> Path:
         ),
         encoding="utf-8",
     )
-    return where
 
 
 MUTMUT = [sys.executable, "-m", "mutmut"]
@@ -107,28 +118,49 @@ def run_group(group: Group, children: int) -> dict[str, str]:
         # Its exit status says nothing about survivors; the results below do.
         command = [*MUTMUT, "run", "--max-children", str(children)]
         subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
-    return collect(group)
+    return save(group, mutmut_results(group))
 
 
 def retest(group: Group, children: int) -> dict[str, str]:
-    """Test the survivors of the last run again, against the current tests (the mutants stay as they were)."""
+    """Test the survivors of the last run again, against the current tests (the mutants stay as they were).
+
+    Only the survivors run again; the mutants killed before stay killed (tests are added, not taken away).
+    mutmut forgets every verdict when the tests change, so the verdicts are kept in ``verdicts.json``.
+    """
     where = WORK / group.name
-    survivors = [name for name, verdict in collect(group).items() if verdict not in DETECTED]
-    if survivors:
-        for copy in (where / "tests", where / "mutants" / "tests"):
-            shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(ROOT / "tests", copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        with (where / "retest.log").open("w", encoding="utf-8") as log:
-            command = [*MUTMUT, "run", "--max-children", str(children), *survivors]
-            subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
-    return collect(group)
+    before = collect(group)
+    survivors = [name for name, verdict in before.items() if verdict not in DETECTED]
+    if not survivors:
+        return before
+    write_settings(group, where)
+    for copy in (where / "tests", where / "mutants" / "tests"):
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(ROOT / "tests", copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    with (where / "retest.log").open("w", encoding="utf-8") as log:
+        command = [*MUTMUT, "run", "--max-children", str(children), *survivors]
+        subprocess.run(command, cwd=where, env=ENV, stdout=log, stderr=log, check=False)
+    after = mutmut_results(group)
+    again = {name: after[name] for name in survivors if after.get(name, "not checked") != "not checked"}
+    return save(group, {**before, **again})
+
+
+def save(group: Group, verdicts: dict[str, str]) -> dict[str, str]:
+    (WORK / group.name / "verdicts.json").write_text(json.dumps(verdicts, indent=1, sort_keys=True), encoding="utf-8")
+    return verdicts
 
 
 def collect(group: Group) -> dict[str, str]:
-    """The verdicts of the last run of ``group``."""
+    """The verdicts of the last run (and retests) of ``group``."""
+    saved = WORK / group.name / "verdicts.json"
+    if not saved.is_file():
+        raise SystemExit(f"{group.name} has not been run (no {saved})")
+    verdicts: dict[str, str] = json.loads(saved.read_text(encoding="utf-8"))
+    return verdicts
+
+
+def mutmut_results(group: Group) -> dict[str, str]:
+    """``{mutant name: verdict}`` as mutmut lists them in the group's directory."""
     where = WORK / group.name
-    if not (where / "mutants").is_dir():
-        raise SystemExit(f"{group.name} has not been run (no {where / 'mutants'})")
     listed = subprocess.run(
         [*MUTMUT, "results", "--all", "true"], cwd=where, env=ENV, capture_output=True, text=True, check=True
     )
@@ -149,8 +181,8 @@ def module_of(mutant: str) -> str:
 
 def report(results: dict[str, dict[str, str]]) -> str:
     lines = [
-        "| module | mutants | killed | survived | no tests | timeout | killed % |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | killed | timeout | survived | no tests | not run | killed % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     survivors: list[str] = []
     total = Counter[str]()
@@ -170,9 +202,10 @@ def report(results: dict[str, dict[str, str]]) -> str:
 def _row(module: str, counts: Counter[str]) -> str:
     n = sum(counts.values())
     detected = sum(counts[v] for v in DETECTED)
+    not_run = n - detected - counts["survived"] - counts["no tests"]
     return (
-        f"| {module} | {n} | {counts['killed']} | {counts['survived']} | {counts['no tests']} | {counts['timeout']} "
-        f"| {100 * detected / n:.1f} |"
+        f"| {module} | {n} | {detected - counts['timeout']} | {counts['timeout']} | {counts['survived']} "
+        f"| {counts['no tests']} | {not_run} | {100 * detected / n:.1f} |"
     )
 
 

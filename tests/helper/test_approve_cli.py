@@ -7,6 +7,8 @@ import threading
 
 import pytest
 
+from cb_helper.approve import approve_hold
+from cb_helper.client import CircleCIClient
 from cb_helper.sim import RequestRecord, SimServer
 from cb_helper.sim.server import Exchange
 from tests.helper.conftest import HOLD, PROJECT_A, Run, make_upstream
@@ -211,8 +213,9 @@ def test_a_hold_that_stays_blocked_times_out(sim: SimServer, run: Run) -> None:
 def test_a_lost_approval_answer_is_confirmed_by_reading_the_job(sim: SimServer, run: Run) -> None:
     upstream = make_upstream(sim)
     sim.faults.add("POST /workflow/*/approve/*", "act_then_fail", count=1)
-    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
     assert result.code == 0, result.output
+    assert json.loads(result.stdout)["outcome"] == "approved"  # our approval landed; nobody else's
     assert len(approvals(sim)) == 1
     assert sim.state.get_job(upstream.hold_id).status == "success"
 
@@ -285,9 +288,10 @@ def test_a_hold_that_will_not_run_is_reported_as_upstream_stopped(sim: SimServer
     sim.state.set_job_status(upstream.hold_id, "not_run")
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
     assert result.code == 0, result.output
-    assert f"approval job {HOLD} in workflow {upstream.workflow_id} is not_run: the upstream stopped waiting" in (
-        result.stderr
-    )
+    assert (
+        f"cb-helper: approval job {HOLD} in workflow {upstream.workflow_id} is not_run: the upstream stopped waiting; "
+        "nothing approved\n"
+    ) in result.stderr
     data = json.loads(result.stdout)
     assert (data["outcome"], data["approved"], data["already_approved"]) == ("upstream_stopped", False, False)
     assert approvals(sim) == []
@@ -325,7 +329,7 @@ def test_a_hold_approved_by_someone_else_meanwhile_is_already_approved(sim: SimS
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
     assert result.code == 0, result.output
     assert [r.status for r in approvals(sim)] == [409]
-    assert f"approval of {HOLD} confirmed by re-reading the job" in result.stderr
+    assert f"cb-helper: approval of {HOLD} confirmed by re-reading the job\n" in result.stderr
     data = json.loads(result.stdout)
     assert (data["outcome"], data["job_id"], data["job_name"]) == ("already_approved", upstream.hold_id, HOLD)
 
@@ -368,3 +372,57 @@ def test_a_job_missing_from_every_workflow_names_how_many_were_searched(sim: Sim
     assert f"no job named 'hold' in 2 workflows (jobs there: check, trigger, {HOLD}); nothing approved" in (
         result.stderr
     )
+
+
+def test_the_library_waits_for_a_blocked_hold_without_a_poller(sim: SimServer, client: CircleCIClient) -> None:
+    """approve_hold's own default: poll every 2 s (backing off) for up to 300 s."""
+    upstream = make_upstream(sim, hold_status="blocked")
+
+    def upstream_trigger_job_finishes() -> None:
+        sim.state.set_job_status(upstream.jobs["trigger"], "success")
+        sim.state.set_job_status(upstream.hold_id, "on_hold")
+
+    timer = threading.Timer(1.0, upstream_trigger_job_finishes)
+    timer.start()
+    try:
+        result = approve_hold(client, job_name=HOLD, workflow_id=upstream.workflow_id)
+    finally:
+        timer.cancel()
+    assert result.outcome == "approved"
+    assert sim.state.get_job(upstream.hold_id).status == "success"
+
+
+def test_already_approved_is_logged_with_the_job_and_workflow(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim, hold_status="success")
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    assert result.code == 0, result.output
+    assert f"cb-helper: job {HOLD} in workflow {upstream.workflow_id} was already approved\n" in result.stderr
+
+
+def test_a_pipeline_without_workflows_has_nothing_to_approve(sim: SimServer, run: Run) -> None:
+    pipeline = sim.state.create_pipeline(PROJECT_A)
+    result = run("approve", "--job-name", HOLD, "--pipeline-id", pipeline.id)
+    assert result.code == 3, result.output
+    assert result.stderr.strip().endswith(f"pipeline {pipeline.id} has no workflows; nothing to approve")
+
+
+@pytest.mark.parametrize("narrowed_by", ["--workflow-name", "--workflow-id"])
+def test_waiting_stays_on_the_workflow_asked_for(sim: SimServer, run: Run, narrowed_by: str) -> None:
+    """While the asked-for hold is blocked, another workflow's hold on_hold is never approved instead."""
+    asked = make_upstream(sim, workflow_name="build", hold_status="blocked")
+    make_upstream(sim, workflow_name="nightly", pipeline_id=asked.pipeline_id)
+
+    def asked_hold_goes_on_hold() -> None:
+        sim.state.set_job_status(asked.jobs["trigger"], "success")
+        sim.state.set_job_status(asked.hold_id, "on_hold")
+
+    narrowing = "build" if narrowed_by == "--workflow-name" else asked.workflow_id
+    timer = threading.Timer(1.0, asked_hold_goes_on_hold)
+    timer.start()
+    try:
+        result = run("approve", "--job-name", HOLD, "--pipeline-id", asked.pipeline_id, narrowed_by, narrowing,
+                     "--hold-timeout", "20")  # fmt: skip
+    finally:
+        timer.cancel()
+    assert result.code == 0, result.output
+    assert [r.path for r in approvals(sim)] == [f"/workflow/{asked.workflow_id}/approve/{asked.hold_id}"]

@@ -154,7 +154,10 @@ def test_unknown_branch_is_the_apis_error(sim: SimServer, run: Run) -> None:
         (["--project", PROJECT_B, "--branch", "main", "--parameter", "novalue"], "'novalue'"),
         (["--project", PROJECT_B, "--branch", "main", "--parameters-json", "{nope"], "'{nope'"),
         (["--project", PROJECT_B, "--branch", "main", "--parameter", "k=" + "v" * 513], "513 characters"),
-        (["--project", PROJECT_B, "--branch", "main", "--definition-id", "null"], "'null'"),
+        (
+            ["--project", PROJECT_B, "--branch", "main", "--definition-id", "null"],
+            "--definition-id 'null' is not a UUID",
+        ),
         (["--project", PROJECT_B, "--branch", "main", "--start-timeout", "0"], "--start-timeout"),
         (["--project", PROJECT_B, "--branch", "main", "--host", "ftp://x"], "'ftp://x'"),
         (["--project", PROJECT_B, "--branch", "main", "--token-env", "MISSING_TOKEN"], "MISSING_TOKEN"),
@@ -225,7 +228,9 @@ def _answering(body: str) -> Iterator[str]:
         httpd.server_close()
 
 
-@pytest.mark.parametrize("body", ['{"id": null}', "{}", '{"id": "null"}', '{"id": "42"}', '[{"id": null}]'])
+@pytest.mark.parametrize(
+    "body", ['{"id": null}', "{}", '{"id": "null"}', '{"id": "42"}', '[{"id": null}]', '{"id": null, "message": "ok"}']
+)
 @pytest.mark.parametrize("verify", ["--no-verify-start", "--verify-start"])
 def test_an_answer_without_a_uuid_is_never_success(run: Run, tmp_path: Path, body: str, verify: str) -> None:
     """A 201 whose id is missing, null or not a UUID: exit 3, nothing on stdout, no id file (not `None`, exit 0)."""
@@ -251,7 +256,7 @@ def test_recovery_does_not_guess_between_several_matching_pipelines(sim: SimServ
     assert result.stdout == ""
     ids = [p.id for p in sim.state.pipelines_of(PROJECT_B)]
     assert len(ids) == 2
-    assert f"several recent pipelines match this trigger ({', '.join(ids)}); not guessing" in result.stderr
+    assert f"cb-helper: several recent pipelines match this trigger ({', '.join(ids)}); not guessing\n" in result.stderr
     assert f"{PROJECT_B} may already have been triggered: check its recent pipelines" in result.stderr
     assert len(posts(sim)) == 1
 
@@ -264,7 +269,9 @@ def test_recovery_adopts_the_one_matching_pipeline(sim: SimServer, run: Run) -> 
     assert result.code == 0, result.output
     (created,) = [p for p in sim.state.pipelines_of(PROJECT_B) if p.parameters == {"triggering-pipeline-id": "p1"}]
     assert result.stdout == created.id + "\n"
-    assert "was created by it; using it" in result.stderr
+    assert f"cb-helper: the trigger's answer was lost, but pipeline {created.id} was created by it; using it\n" in (
+        result.stderr
+    )
 
 
 PROJECT_C = "gh/acme/project-c"
@@ -286,6 +293,7 @@ def test_recovery_adopts_only_a_pipeline_this_trigger_could_have_created(
 ) -> None:
     """A recent pipeline that differs from the trigger in any way is not a candidate, so the real one is adopted."""
     sim.state.add_project(PROJECT_C, branches=("main", "dev"))
+    decoy = dict(decoy)  # the parameters are shared by every run of the test
     if "actor" in decoy:
         decoy["actor"] = sim.state.add_token("other-token", login=decoy["actor"])
     sim.state.create_pipeline(PROJECT_C, **{"parameters": {"triggering-pipeline-id": "p1"}, **decoy})
@@ -330,3 +338,25 @@ def test_refs_are_refused_with_the_exact_reason(sim: SimServer, run: Run, args: 
     assert result.code == 2, result.output
     assert result.stderr.strip().endswith(message)
     assert sim.state.request_log == []
+
+
+def test_a_pipeline_that_errored_without_errors_says_so(sim: SimServer, run: Run) -> None:
+    def break_config(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            sim.state.mark_pipeline_errored(event.pipeline_id, [])
+
+    sim.state.add_listener(break_config)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main")
+    assert result.code == 5, result.output
+    assert result.stderr.rstrip().endswith(f"on {PROJECT_B} errored and will not run")
+
+
+def test_verification_waits_for_a_workflow_that_comes_later(sim: SimServer, run: Run) -> None:
+    def start_later(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            threading.Timer(1.0, sim.state.add_workflow, args=(event.pipeline_id, "test")).start()
+
+    sim.state.add_listener(start_later)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "30")
+    assert result.code == 0, result.output
+    assert "started: test (running)" in result.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import pytest
+
 from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
 from cb_helper.rehearse.timeline import JobResult, PipelineResult, RehearsalResult, WorkflowResult
 from tests.rehearse.helpers import write_project
@@ -78,3 +80,22 @@ def test_a_build_job_running_beside_a_hold_is_billed_while_it_waits(tmp_path: Pa
     overlap = min(busy.stopped, hold.stopped) - max(busy.started, hold.started)
     assert overlap > 0
     assert result.billable_while_waiting(A) == overlap
+
+
+def test_an_open_hold_counts_until_the_rehearsal_ended() -> None:
+    waiting = pipeline(A, [job("hold", "approval", 0.0, None), job("build", "build", 4.0, None)])
+    rehearsal = RehearsalResult("stuck", 10.0, [waiting], [])
+    assert rehearsal.billable_while_waiting(A) == 6.0
+
+
+def test_looking_up_what_did_not_run_names_it() -> None:
+    result = pipeline(A, [job("hold", "approval", 0.0, 1.0)])
+    rehearsal = RehearsalResult("settled", 1.0, [result], [])
+    with pytest.raises(KeyError, match=f"no pipeline of project {B!r} ran"):
+        rehearsal.pipeline(B)
+    with pytest.raises(KeyError, match=f"pipeline {A} #1 has no workflow 'other'"):
+        result.workflow("other")
+    with pytest.raises(KeyError, match=f"pipeline {A} #1 has no job 'deploy'"):
+        result.job("deploy")
+    with pytest.raises(KeyError, match="workflow 'main' has no job 'deploy'"):
+        result.workflow().job("deploy")
