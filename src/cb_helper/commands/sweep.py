@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cb_helper.cli import CONTEXT_SETTINGS, api_options, json_option, make_client
+from cb_helper.commands.options import CONTEXT_SETTINGS, api_options, json_option, make_client
 from cb_helper.errors import CbError
 
 if TYPE_CHECKING:

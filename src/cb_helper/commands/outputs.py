@@ -6,7 +6,7 @@ from typing import Optional
 
 import click
 
-from cb_helper.cli import CONTEXT_SETTINGS, api_options, make_client
+from cb_helper.commands.options import CONTEXT_SETTINGS, api_options, make_client
 from cb_helper.errors import BadInput, LookupFailed
 
 
