@@ -244,6 +244,10 @@ class CircleCIClient:
             seen.add(page_token)
         raise CbError(f"GET {path} still had more results after {self.max_pages} pages; stopped")
 
+    def pause(self, seconds: float) -> None:
+        """Wait, with the client's own sleep (tests give it a fast one)."""
+        self._sleep(seconds)
+
     # --- helpers -----------------------------------------------------------------------------------
 
     def _backoff(self, attempt: int, retry_after: Optional[str]) -> None:

@@ -35,8 +35,11 @@ class RetryPolicy:
         hinted = parse_retry_after(retry_after)
         if hinted is not None:
             return min(hinted, self.retry_after_cap)
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        return max(0.0, self.jitter(ceiling))
+        return max(0.0, self.jitter(self.ceiling(attempt)))
+
+    def ceiling(self, attempt: int) -> float:
+        """The longest backoff after failed attempt number ``attempt``: ``backoff_base`` doubled, up to the max."""
+        return min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
 
 
 def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:

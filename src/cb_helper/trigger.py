@@ -186,7 +186,21 @@ def _errored_message(pipeline: dict[str, Any]) -> str:
 
 
 def _recover(client: CircleCIClient, request: TriggerRequest, started: datetime) -> Optional[dict[str, Any]]:
-    """After an ambiguous trigger, find the one pipeline this trigger created, if the server did act."""
+    """After an ambiguous trigger, find the one pipeline this trigger created, if the server did act.
+
+    A server that answered too late may still be creating it, so an empty look is repeated, after the retry
+    policy's backoff (its longest, no jitter), as many times as a request is tried.
+    """
+    for look in range(1, client.retry.max_attempts + 1):
+        found, settled = _look(client, request, started)
+        if found is not None or settled or look == client.retry.max_attempts:
+            return found
+        client.pause(client.retry.ceiling(look))
+    return None
+
+
+def _look(client: CircleCIClient, request: TriggerRequest, started: datetime) -> tuple[Optional[dict[str, Any]], bool]:
+    """(the one pipeline this trigger created, or None; True when looking again cannot help)."""
     try:
         me = client.get("/me")
         login = me.get("login") if isinstance(me, dict) else None
@@ -199,13 +213,14 @@ def _recover(client: CircleCIClient, request: TriggerRequest, started: datetime)
                 candidates.append(pipeline)
     except (ApiError, AmbiguousRequest) as exc:
         log.warning("could not look for the pipeline the trigger may have created: %s", exc)
-        return None
+        return None, True
     if len(candidates) == 1:
-        return candidates[0]
+        return candidates[0], True
     if len(candidates) > 1:
         ids = ", ".join(str(p.get("id")) for p in candidates)
         log.warning("several recent pipelines match this trigger (%s); not guessing", ids)
-    return None
+        return None, True
+    return None, False
 
 
 def _matches(pipeline: dict[str, Any], request: TriggerRequest, login: Optional[str]) -> bool:

@@ -129,6 +129,23 @@ def test_act_then_fail_is_recovered_without_a_second_pipeline(sim: SimServer, cl
     assert len(requests_to(sim, "POST", "/pipeline")) == 1
 
 
+def test_a_trigger_the_server_performs_after_the_client_gave_up_is_adopted(sim: SimServer) -> None:
+    """The answer is slower than the read timeout and the pipeline is created late: the client looks again."""
+    client = CircleCIClient(
+        sim.url,
+        Token(sim.token, "CIRCLE_TOKEN"),
+        retry=RetryPolicy(max_attempts=4, backoff_base=0.5, backoff_max=2.0),
+        timeout=(2.0, 0.5),
+    )
+    sim.faults.add("POST /project/*/pipeline", "delay", delay=1.5, count=1)
+    result = trigger(client, TriggerRequest.build(PROJECT_B, branch="main", parameters={"run": "late"}))
+    [created] = sim.state.pipelines_of(PROJECT_B)
+    assert result.recovered
+    assert result.id == created.id
+    assert len(requests_to(sim, "POST", "/pipeline")) == 1
+    assert len(requests_to(sim, "GET", f"/project/{PROJECT_B}/pipeline")) >= 2  # looked again
+
+
 def test_stale_page_token_is_an_error_with_the_apis_message(sim: SimServer, client: CircleCIClient) -> None:
     sim.state.page_size = 2
     workflow_id = workflow_with_jobs(sim, 5)
