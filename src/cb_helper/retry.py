@@ -39,7 +39,7 @@ class RetryPolicy:
 
     def ceiling(self, attempt: int) -> float:
         """The longest backoff after failed attempt number ``attempt``: ``backoff_base`` doubled, up to the max."""
-        return min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return min(self.backoff_max, self.backoff_base * 2.0 ** (attempt - 1))
 
 
 def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:

@@ -95,19 +95,31 @@ class TriggerResult:
 
 
 def trigger(client: CircleCIClient, request: TriggerRequest) -> TriggerResult:
-    """Send the trigger once; after an ambiguous failure, look for the pipeline it may have created."""
+    """Send the trigger; after an ambiguous failure, look for the pipeline it may have created.
+
+    The pipeline found is adopted. When every look succeeded and none appeared, the server did not act on the
+    trigger, and it is sent again (at most as many times as the retry policy tries a request). When the looks
+    could not be made, or several pipelines match, nothing is re-sent.
+    """
     started = datetime.now(timezone.utc)
-    try:
-        answer = client.post(request.endpoint(), request.body())
-    except AmbiguousRequest as exc:
-        found = _recover(client, request, started)
-        if found is None:
-            raise AmbiguousRequest(
-                f"{exc}; no pipeline it could have created was found on {request.project}. "
-                "Check the project's pipelines before triggering again"
-            ) from None
-        log.warning("the trigger's answer was lost, but pipeline %s was created by it; using it", found["id"])
-        return TriggerResult(found, recovered=True)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            answer = client.post(request.endpoint(), request.body())
+            break
+        except AmbiguousRequest as exc:
+            found, absent = _recover(client, request, started)
+            if found is not None:
+                log.warning("the trigger's answer was lost, but pipeline %s was created by it; using it", found["id"])
+                return TriggerResult(found, recovered=True)
+            if not absent or attempt >= client.retry.max_attempts:
+                raise AmbiguousRequest(
+                    f"{exc}; no pipeline it could have created was found on {request.project}"
+                    + (f" after {attempt} attempts" if absent else "")
+                    + ". Check the project's pipelines before triggering again"
+                ) from None
+            log.warning("the trigger's answer was lost and no pipeline appeared on %s; sent again", request.project)
     if isinstance(answer, dict) and "id" not in answer and isinstance(answer.get("message"), str):
         # POST .../pipeline/run answers 200 {message} when it decided not to create a pipeline.
         raise DownstreamCanceled(f"no pipeline was created on {request.project}: {answer['message']}")
@@ -185,18 +197,22 @@ def _errored_message(pipeline: dict[str, Any]) -> str:
     return head + (": " + "; ".join(texts) if texts else "")
 
 
-def _recover(client: CircleCIClient, request: TriggerRequest, started: datetime) -> Optional[dict[str, Any]]:
-    """After an ambiguous trigger, find the one pipeline this trigger created, if the server did act.
+def _recover(
+    client: CircleCIClient, request: TriggerRequest, started: datetime
+) -> tuple[Optional[dict[str, Any]], bool]:
+    """After an ambiguous trigger: (the one pipeline it created, or None; True when it surely created none).
 
     A server that answered too late may still be creating it, so an empty look is repeated, after the retry
-    policy's backoff (its longest, no jitter), as many times as a request is tried.
+    policy's backoff (its longest, no jitter), as many times as a request is tried. Only when every look
+    succeeded and found nothing is the trigger known to have created nothing.
     """
     for look in range(1, client.retry.max_attempts + 1):
         found, settled = _look(client, request, started)
-        if found is not None or settled or look == client.retry.max_attempts:
-            return found
-        client.pause(client.retry.ceiling(look))
-    return None
+        if found is not None or settled:
+            return found, False
+        if look < client.retry.max_attempts:
+            client.pause(client.retry.ceiling(look))
+    return None, True
 
 
 def _look(client: CircleCIClient, request: TriggerRequest, started: datetime) -> tuple[Optional[dict[str, Any]], bool]:

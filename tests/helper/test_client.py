@@ -107,12 +107,39 @@ def test_a_post_is_retried_only_when_the_server_did_not_act(sim: SimServer, clie
 
 
 @pytest.mark.parametrize("kind", ["drop", "status"])
-def test_an_ambiguous_post_is_not_resent(sim: SimServer, client: CircleCIClient, kind: str) -> None:
+def test_an_ambiguous_trigger_is_sent_again_only_after_looking_found_nothing(
+    sim: SimServer, client: CircleCIClient, kind: str
+) -> None:
     request = TriggerRequest.build(PROJECT_B, branch="main")
     sim.faults.add("POST /project/*/pipeline", kind, status=502 if kind == "status" else None, count=1)
+    result = trigger(client, request)
+    [created] = sim.state.pipelines_of(PROJECT_B)
+    assert result.id == created.id
+    assert not result.recovered
+    log = [(r.method, r.path.split("/")[-1]) for r in sim.state.request_log if r.path != "/me"]
+    assert log[0] == log[-1] == ("POST", "pipeline")
+    assert log[1:-1] == [("GET", "pipeline")] * client.retry.max_attempts  # every look came back empty
+
+
+@pytest.mark.parametrize("kind", ["drop", "status"])
+def test_an_ambiguous_trigger_is_not_sent_again_when_it_cannot_look(
+    sim: SimServer, client: CircleCIClient, kind: str
+) -> None:
+    request = TriggerRequest.build(PROJECT_B, branch="main")
+    sim.faults.add("POST /project/*/pipeline", kind, status=502 if kind == "status" else None, count=1)
+    sim.faults.add("GET /me", "status", status=500, count=client.retry.max_attempts)
     with pytest.raises(AmbiguousRequest, match="not re-sent"):
         trigger(client, request)
     assert len(requests_to(sim, "POST", "/pipeline")) == 1
+    assert sim.state.pipelines_of(PROJECT_B) == []
+
+
+def test_an_ambiguous_trigger_gives_up_after_the_retry_policys_attempts(sim: SimServer, client: CircleCIClient) -> None:
+    request = TriggerRequest.build(PROJECT_B, branch="main")
+    sim.faults.add("POST /project/*/pipeline", "status", status=503, count=client.retry.max_attempts)
+    with pytest.raises(AmbiguousRequest, match=f"after {client.retry.max_attempts} attempts"):
+        trigger(client, request)
+    assert len(requests_to(sim, "POST", "/pipeline")) == client.retry.max_attempts
     assert sim.state.pipelines_of(PROJECT_B) == []
 
 

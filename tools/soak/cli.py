@@ -81,6 +81,7 @@ def soak(args: argparse.Namespace, seed: int, workdir: Path) -> tuple[list[RunRe
         report = run(orb, scenario, run_seed, settings, workdir)
         into.append(report)
         mark = "ok" if not report.violations else f"{len(report.violations)} violation(s)"
+        mark += "".join(f"; trigger refused: {line}" for line in report.refused)
         print(
             f"soak: {scenario.name} seed {run_seed} rate {settings.rate:g}: {mark}, "
             f"{sum(report.injected.values())} fault(s), {time.monotonic() - began:.1f}s",

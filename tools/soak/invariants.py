@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
@@ -41,6 +41,8 @@ class Evidence:
     sweeps: list[subprocess.CompletedProcess[str]]
     internal_errors: list[str]
     sentinel: str
+    #: Triggers that failed without creating B (exit 3, "not re-sent"): A failed loudly, nothing ran twice.
+    refused: list[str] = field(default_factory=list)
 
 
 def check(evidence: Evidence) -> tuple[list[str], list[float]]:
@@ -83,6 +85,9 @@ def _link(evidence: Evidence, a: PipelineResult, link: Link, violations: list[st
     triggered = trigger is not None and trigger.status == "success"
     if len(records) != (1 if triggered else 0):
         violations.append(f"one B per trigger: {where} ended {getattr(trigger, 'status', None)}; {len(records)} B")
+    if trigger is not None and not triggered and not records:
+        errors = [line for line in trigger.output().splitlines() if line.startswith("cb-helper: error:")]
+        evidence.refused.append(f"{where}: {errors[-1] if errors else trigger.status}")
     if not triggered or len(records) != 1 or hold is None:
         return None
     b_pipeline, record = records[0]

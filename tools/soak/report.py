@@ -23,9 +23,9 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 def table(reports: Sequence[RunReport], baselines: Sequence[RunReport]) -> str:
     """Markdown: one row per scenario, then the faults by kind and the violations by invariant."""
     lines = [
-        "| scenario | runs | verdicts | requests | faults | sweeps | violations "
+        "| scenario | runs | verdicts | triggers refused | requests | faults | sweeps | violations "
         "| verdict p50 / p95 (s) | fault-free p50 / p95 (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in dict.fromkeys(r.scenario for r in reports):
         mine = [r for r in reports if r.scenario == name]
@@ -33,7 +33,8 @@ def table(reports: Sequence[RunReport], baselines: Sequence[RunReport]) -> str:
         times = [t for r in mine for t in r.verdict_seconds]
         clean = [t for r in base for t in r.verdict_seconds]
         lines.append(
-            f"| {name} | {len(mine)} | {len(times)} | {sum(r.requests for r in mine)} "
+            f"| {name} | {len(mine)} | {len(times)} | {sum(len(r.refused) for r in mine)} "
+            f"| {sum(r.requests for r in mine)} "
             f"| {sum(sum(r.injected.values()) for r in mine)} | {sum(r.sweeps for r in mine)} "
             f"| {sum(len(r.violations) for r in mine)} "
             f"| {percentile(times, 0.5):.1f} / {percentile(times, 0.95):.1f} "

@@ -59,6 +59,7 @@ class RunReport:
     sweeps: int
     requests: int
     elapsed: float
+    refused: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -124,6 +125,7 @@ def run(orb: Path, scenario: Scenario, seed: int, settings: Settings, workdir: P
         len(sweeps),
         requests,
         time.monotonic() - started,
+        refused=evidence.refused,
         notes=[_describe(result)] if violations else [],
     )
 
