@@ -219,30 +219,10 @@ class CircleCIClient:
         return data
 
     def paginate(self, path: str, params: Optional[Mapping[str, str]] = None) -> Iterator[dict[str, Any]]:
-        """Yield every item of a list endpoint, page by page, lazily.
+        """Yield every item of a list endpoint, page by page, lazily (see :func:`cb_helper.pages.paginate`)."""
+        from cb_helper.pages import paginate
 
-        Follows ``next_page_token`` with the ``page-token`` query parameter until it is null; refuses a token
-        the server already gave (a loop) and stops with an error after :attr:`max_pages` pages.
-        """
-        seen: set[str] = set()
-        page_token: Optional[str] = None
-        for _page in range(self.max_pages):
-            query = dict(params or {})
-            if page_token is not None:
-                query["page-token"] = page_token
-            body = self.get(path, query)
-            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-                raise ApiError("GET", path, None, "the answer is not a list ({items, next_page_token})")
-            for item in body["items"]:
-                if isinstance(item, dict):
-                    yield item
-            page_token = body.get("next_page_token")
-            if not page_token:
-                return
-            if page_token in seen:
-                raise ApiError("GET", path, None, "the server repeated a page token; stopped to avoid a loop")
-            seen.add(page_token)
-        raise CbError(f"GET {path} still had more results after {self.max_pages} pages; stopped")
+        return paginate(self, path, params)
 
     def pause(self, seconds: float) -> None:
         """Wait, with the client's own sleep (tests give it a fast one)."""

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cb_helper.approve import find_job
 from cb_helper.auth import Token
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, CbError, NetworkError, NotFound, Unauthorized
+from cb_helper.errors import AmbiguousRequest, ApiError, CbError, NetworkError, Unauthorized
 from cb_helper.retry import RetryPolicy
 from cb_helper.sim import RequestRecord, SimServer
 from cb_helper.trigger import TriggerRequest, trigger
@@ -173,12 +173,23 @@ def test_a_trigger_the_server_performs_after_the_client_gave_up_is_adopted(sim: 
     assert len(requests_to(sim, "GET", f"/project/{PROJECT_B}/pipeline")) >= 2  # looked again
 
 
-def test_stale_page_token_is_an_error_with_the_apis_message(sim: SimServer, client: CircleCIClient) -> None:
+def test_a_stale_page_token_restarts_the_list_and_yields_each_item_once(sim: SimServer, client: CircleCIClient) -> None:
     sim.state.page_size = 2
     workflow_id = workflow_with_jobs(sim, 5)
-    sim.faults.add("GET /workflow/*/job", "stale_page_token", count=1)
-    with pytest.raises(NotFound, match="Not Found"):
+    sim.faults.add("GET /workflow/*/job", "stale_page_token", after=1, count=1)  # the third page's token
+    names = [job["name"] for job in client.paginate(f"/workflow/{workflow_id}/job")]
+    assert names == [f"job-{i:03d}" for i in range(5)]
+    pages = [r.query.get("page-token") is not None for r in requests_to(sim, "GET", "/job")]
+    assert pages == [False, True, True, False, True, True]  # 404 on page 3, then pages 1, 2, 3 again
+
+
+def test_page_tokens_that_keep_going_stale_are_an_error(sim: SimServer, client: CircleCIClient) -> None:
+    sim.state.page_size = 2
+    workflow_id = workflow_with_jobs(sim, 5)
+    sim.faults.add("GET /workflow/*/job", "stale_page_token", count=client.retry.max_attempts)
+    with pytest.raises(ApiError, match="Not Found"):
         list(client.paginate(f"/workflow/{workflow_id}/job"))
+    assert len(requests_to(sim, "GET", "/job")) == 2 * client.retry.max_attempts
 
 
 def test_an_unknown_token_is_refused_with_the_apis_message(sim: SimServer) -> None:

@@ -46,6 +46,7 @@ class Settings:
     read_timeout: float = 1.0
     settle_timeout: float = 300.0
     max_parallel: int = 4
+    page_size: int = 2  # small pages, so lists are paged and page tokens can go stale
 
 
 @dataclass
@@ -80,7 +81,7 @@ def run(orb: Path, scenario: Scenario, seed: int, settings: Settings, workdir: P
     calls.write_text("", encoding="utf-8")
     client_env = {READ_TIMEOUT_ENV: f"{settings.read_timeout:g}"}
     started = time.monotonic()
-    with SimServer(SimState()) as server:
+    with SimServer(SimState(page_size=settings.page_size)) as server:
         server.token = SENTINEL
         server.state.add_token(SENTINEL)
         if settings.rate:
