@@ -6,13 +6,17 @@ retry's result.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import ExitStatus
+from cb_helper.errors import AmbiguousRequest, ApiError, ExitStatus, NetworkError
 from cb_helper.polling import Poller
+from cb_helper.retry import RETRY_STATUSES
 from cb_helper.vocabulary import JOB_FAILED, WORKFLOW_CANCELED, WORKFLOW_FAILED, WORKFLOW_TERMINAL
+
+log = logging.getLogger("cb_helper")
 
 APP_HOST = "https://app.circleci.com"
 _VCS_NAMES = {"gh": "github", "bb": "bitbucket"}
@@ -145,15 +149,38 @@ def settle(
     on_progress: Optional[Callable[[Verdict], None]] = None,
     done: Optional[Callable[[Verdict], bool]] = None,
 ) -> Verdict:
-    """Read the verdict; with a poller, keep reading until it is settled (or ``done``) or the poller gives up."""
+    """Read the verdict; with a poller, keep reading until it is settled (or ``done``) or the poller gives up.
+
+    While polling, a look that failed for a passing reason (the network, 429 or 5xx after every retry) is
+    logged and tried again at the next interval; it is raised only when the poller gives up without a verdict.
+    """
+    last: Optional[Verdict] = None
     while True:
-        verdict = read_verdict(client, pipeline_id)
+        try:
+            verdict = read_verdict(client, pipeline_id)
+        except (NetworkError, ApiError) as exc:
+            if poller is None or not transient(exc):
+                raise
+            log.warning("could not read pipeline %s (%s); looking again", pipeline_id, exc)
+            if not poller.wait():
+                if last is None:
+                    raise
+                return last
+            continue
+        last = verdict
         if verdict.settled or poller is None or (done is not None and done(verdict)):
             return verdict
         if on_progress:
             on_progress(verdict)
         if not poller.wait():
             return verdict
+
+
+def transient(exc: Exception) -> bool:
+    """True for a failure that may pass: no answer, or 429/5xx after every retry (not 4xx, not a lost POST)."""
+    if isinstance(exc, ApiError):
+        return exc.status is not None and exc.status in RETRY_STATUSES
+    return isinstance(exc, NetworkError) and not isinstance(exc, AmbiguousRequest)
 
 
 def oldest_first(workflows: list[dict[str, Any]]) -> list[dict[str, Any]]:
