@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit orb-check dist bench clean
+.PHONY: demo test lint typecheck unit soak orb-check dist bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -n 2
+
+## make soak: the full chaos soak (faulted runs, 50 A pipelines at once, one A fanning out to 20 Bs); one table
+SOAK_SEED ?= 1
+soak: $(STAMP)
+	$(BIN)/python -m tools.soak --seed $(SOAK_SEED) --runs 30 --rate 0.05 --load 50 --fan-out 20
 
 ## make orb-check: pack the orb into dist/orb.yml, validate, review, shellcheck and yamllint it
 orb-check: $(STAMP)

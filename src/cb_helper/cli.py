@@ -23,6 +23,9 @@ from cb_helper.errors import BadInput, CbError, ExitStatus, WaitTimeout
 if TYPE_CHECKING:
     from cb_helper.approve import ApprovalResult
     from cb_helper.client import CircleCIClient
+    from cb_helper.polling import Poller
+    from cb_helper.record import Handoff
+    from cb_helper.release import Release
     from cb_helper.status import Verdict
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -509,7 +512,7 @@ def status(
     """
     from cb_helper.polling import Poller
     from cb_helper.record import read_handoff
-    from cb_helper.release import explain, never_started
+    from cb_helper.release import never_started
     from cb_helper.render import progress_line, to_json, verdict_lines
     from cb_helper.status import settle
     from cb_helper.times import now
@@ -533,7 +536,7 @@ def status(
 
     with Progress() as progress:
         verdict = settle(client, pid, poller, lambda v: progress(progress_line(v)), done)
-    release = explain(client, verdict, handoff, now()) if handoff is not None else None
+    release = _explained(client, verdict, handoff, poller) if handoff is not None else None
     if as_json:
         data = verdict.as_dict()
         if release is not None:
@@ -556,6 +559,22 @@ def status(
         what = f": {release.text}" if release is not None else f" {verdict.conclusion}"
         click.echo(f"cb-helper: downstream pipeline {pid}{what}", err=True)
         click.get_current_context().exit(int(code))
+
+
+def _explained(client: CircleCIClient, verdict: Verdict, handoff: Handoff, poller: Optional[Poller]) -> Release:
+    """Why A was released; while waiting, a look that failed for a passing reason is tried again."""
+    from cb_helper.errors import ApiError, NetworkError
+    from cb_helper.release import explain
+    from cb_helper.status import transient
+    from cb_helper.times import now
+
+    while True:
+        try:
+            return explain(client, verdict, handoff, now())
+        except (NetworkError, ApiError) as exc:
+            if poller is None or not transient(exc) or not poller.wait():
+                raise
+            logging.getLogger("cb_helper").warning("could not read why the hold was released (%s); looking again", exc)
 
 
 @cli.command()

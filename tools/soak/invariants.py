@@ -28,6 +28,8 @@ INVARIANTS = (
 #: The exit status A's check must end with, by the status of B's workflow.
 VERDICTS = {"success": 0, "failed": 1, "failing": 1, "error": 1, "unauthorized": 1, "canceled": 5, "not_run": 5}
 DOCUMENTED_EXITS = range(6)
+#: Commands that must succeed in every soak scenario (A's check is judged by its verdict instead).
+MUST_SUCCEED = ("--version", "trigger", "approve", "sweep")
 MASK = "********"  # what the runner prints in place of a secret: the token reached a job's output
 TRACEBACK = "Traceback (most recent call last)"
 
@@ -100,6 +102,9 @@ def _link(evidence: Evidence, a: PipelineResult, link: Link, violations: list[st
     verdict = _step_exit(check_job)
     if verdict != expected:
         violations.append(f"verdict is B's outcome: {where}: B {b_status}, A's check exited {verdict}")
+    tests = evidence.scenario.outcomes[link.downstream]
+    if b_status != ("success" if tests == 0 else "failed"):
+        violations.append(f"verdict is B's outcome: {where}: B's tests exited {tests}, its workflow is {b_status}")
     finished = state.get_job(check_job.id).stopped_at if check_job is not None else None
     deadline = datetime.fromisoformat(str(record.get("deadline")).replace("Z", "+00:00"))
     if finished is None or finished > deadline:
@@ -158,8 +163,11 @@ def _token(evidence: Evidence, violations: list[str]) -> None:
 
 def _exits(evidence: Evidence, violations: list[str]) -> None:
     for status, argv in evidence.calls:
+        command = argv[0] if argv else ""
         if status not in DOCUMENTED_EXITS:
-            violations.append(f"documented exit: cb-helper {' '.join(argv[:1])} exited {status}")
+            violations.append(f"documented exit: cb-helper {command} exited {status}")
+        elif command in MUST_SUCCEED and status != 0:
+            violations.append(f"documented exit: cb-helper {command} exited {status} (expected 0)")
     for index, sweep in enumerate(evidence.sweeps):
         if sweep.returncode != 0:
             violations.append(f"documented exit: sweep {index + 1} exited {sweep.returncode}: {sweep.stderr.strip()}")

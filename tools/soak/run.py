@@ -21,6 +21,7 @@ from cb_helper.rehearse.engine import Rehearsal
 from cb_helper.rehearse.jobenv import helper_path
 from cb_helper.rehearse.timeline import RehearsalResult
 from cb_helper.sim import SimServer, SimState
+from cb_helper.sim.chaos import shape
 from cb_helper.tuning import READ_TIMEOUT_ENV
 from tools.soak.invariants import Evidence, check
 from tools.soak.projects import Scenario, write
@@ -61,6 +62,8 @@ class RunReport:
     requests: int
     elapsed: float
     refused: list[str] = field(default_factory=list)
+    #: Every fault injected: (method, path shape, label), for tests that replay a seed.
+    faults: list[tuple[str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -115,6 +118,7 @@ def run(orb: Path, scenario: Scenario, seed: int, settings: Settings, workdir: P
             )
             violations, verdicts = check(evidence)
             injected = server.faults.injected()
+            faults = [(m, shape(m, path).partition(" ")[2], label) for m, path, label in server.faults.injections()]
             requests = len(server.state.request_log)
     return RunReport(
         scenario.name,
@@ -127,6 +131,7 @@ def run(orb: Path, scenario: Scenario, seed: int, settings: Settings, workdir: P
         requests,
         time.monotonic() - started,
         refused=evidence.refused,
+        faults=faults,
         notes=[_describe(result)] if violations else [],
     )
 

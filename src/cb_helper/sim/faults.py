@@ -55,6 +55,7 @@ class FaultPlan:
         self._rate: Optional[ChaosRate] = None
         self._limit: Optional[RateLimit] = None
         self._injected: Counter[str] = Counter()
+        self._log: list[tuple[str, str, str]] = []
 
     def add(
         self,
@@ -128,7 +129,7 @@ class FaultPlan:
         if limit is not None:
             over = limit.check(token)
             if over is not None:
-                return self._inject(method, over)
+                return self._inject(method, path, over)
         chosen: Optional[Fault] = None
         with self._lock:
             for fault in self._faults:
@@ -140,13 +141,15 @@ class FaultPlan:
                     chosen = fault
             if chosen is not None:
                 self._injected[_label(chosen)] += 1
+                self._log.append((method, path, _label(chosen)))
                 return chosen
             drawn = rate.draw(method, path, has_page_token) if rate is not None else None
-        return self._inject(method, drawn) if drawn is not None else None
+        return self._inject(method, path, drawn) if drawn is not None else None
 
-    def _inject(self, method: str, injection: Injection) -> Fault:
+    def _inject(self, method: str, path: str, injection: Injection) -> Fault:
         with self._lock:
             self._injected[injection.label] += 1
+            self._log.append((method, path, injection.label))
         return Fault(
             method,
             "*",
@@ -162,6 +165,11 @@ class FaultPlan:
         """How many faults were injected, by label (a rate kind, ``rate_limit``, or a rule's kind or status)."""
         with self._lock:
             return dict(self._injected)
+
+    def injections(self) -> list[tuple[str, str, str]]:
+        """Every fault injected so far, oldest first: (method, path, label)."""
+        with self._lock:
+            return list(self._log)
 
     def clear(self) -> None:
         """Remove every rule, the rate and the rate limit (the injected counts stay)."""
