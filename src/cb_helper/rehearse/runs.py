@@ -248,7 +248,7 @@ class JobRunner:
         spec = self.specs.get(slug)
 
         def artifact(path: str, file: Path) -> None:
-            target = self.root / "artifacts" / str(number) / path
+            target = self.root / "artifacts" / slug / str(number) / path  # job numbers count per project
             target.parent.mkdir(parents=True, exist_ok=True)
             with WRITE_LOCK:
                 shutil.copy2(file, target)
