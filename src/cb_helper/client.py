@@ -134,7 +134,7 @@ class CircleCIClient:
         headers = {TOKEN_HEADER: self._token.reveal()}
         if method != "GET":
             headers["Content-Type"] = "application/json"
-        attempt = 0
+        attempt = limited = 0
         while True:
             attempt += 1
             last_try = attempt >= self.retry.max_attempts
@@ -169,7 +169,12 @@ class CircleCIClient:
             log.debug("%s %s%s -> %s (%.2fs)", method, path, _query_text(params), response.status_code, elapsed)
             status = response.status_code
             retryable = idempotent or status in self.retry.post_safe_statuses
-            if status in self.retry.statuses and retryable and not last_try:
+            if status == 429 and retryable and limited + 1 < self.retry.rate_limited_attempts:
+                limited += 1
+                attempt -= 1  # refused by the rate limiter: it spends the 429 budget, not an attempt
+                self._backoff(limited, response.headers.get("Retry-After"))
+                continue
+            if status in self.retry.statuses and retryable and not last_try and status != 429:
                 self._backoff(attempt, response.headers.get("Retry-After"))
                 continue
             if status >= 400 or (status in self.retry.statuses):

@@ -86,7 +86,25 @@ def test_retry_after_is_honoured(sim: SimServer) -> None:
     client = CircleCIClient(sim.url, Token(sim.token, "T"), sleep=sleeps.append)
     sim.faults.add("GET /me", "status", status=429, retry_after=7, count=1)
     assert "login" in client.get("/me")
-    assert sleeps == [7.0]
+    [slept] = sleeps
+    assert 7.0 <= slept <= 7.5  # the hint, plus a spread of at most the first backoff
+
+
+def test_a_busy_rate_limit_has_its_own_budget_of_tries(sim: SimServer) -> None:
+    """Nine 429s in a row (more than the five attempts other failures get) still end in an answer; ten do not."""
+    sleeps: list[float] = []
+    client = CircleCIClient(sim.url, Token(sim.token, "T"), sleep=sleeps.append)
+    budget = client.retry.rate_limited_attempts
+    sim.faults.add("GET /me", "status", status=429, retry_after=1, count=budget - 1)
+    sim.faults.add("GET /me", "status", status=502, count=1, after=budget - 1)
+    assert "login" in client.get("/me")  # 9 limited, 1 bad gateway, then the answer
+    assert len(requests_to(sim, "GET", "/me")) == budget + 1
+    assert all(s >= 1.0 for s in sleeps[: budget - 1])
+    sim.state.clear_request_log()
+    sim.faults.add("GET /me", "status", status=429, retry_after=0, count=budget)
+    with pytest.raises(ApiError, match="rate limited; retries exhausted"):
+        client.get("/me")
+    assert len(requests_to(sim, "GET", "/me")) == budget
 
 
 def test_retries_are_bounded(sim: SimServer, client: CircleCIClient) -> None:
