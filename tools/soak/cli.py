@@ -20,7 +20,9 @@ from tools.soak.run import RunReport, Settings, run
 
 #: The per-token limit the load scenarios meet: CircleCI publishes no figure for its cloud API (its Server
 #: docs say 150 requests per second per user); this one is low enough that 50 pipelines at once exceed it.
-RATE_LIMIT = (20, 1.0)
+RATE_LIMIT = (50, 1.0)
+#: Load scenarios list 20 items a page, as CircleCI does; the pair runs use 2, so page tokens can go stale.
+LOAD_PAGE_SIZE = 20
 
 
 def _rate(text: str) -> float:
@@ -73,6 +75,7 @@ def soak(args: argparse.Namespace, seed: int, workdir: Path) -> tuple[list[RunRe
     orb.write_text(build_orb(ORB_SRC), encoding="utf-8")
     faulted = Settings(rate=args.rate, read_timeout=args.read_timeout, max_parallel=args.parallel)
     clean = Settings(read_timeout=args.read_timeout, max_parallel=args.parallel)
+    clean_load = Settings(read_timeout=args.read_timeout, max_parallel=args.parallel, page_size=LOAD_PAGE_SIZE)
     reports: list[RunReport] = []
     baselines: list[RunReport] = []
 
@@ -95,18 +98,26 @@ def soak(args: argparse.Namespace, seed: int, workdir: Path) -> tuple[list[RunRe
     if args.load:
         outcomes = [random.Random(seed).choice((0, 1))]  # noqa: S311 - seeded on purpose
         loaded = Settings(
-            rate=args.rate, rate_limit=RATE_LIMIT, read_timeout=args.read_timeout, max_parallel=args.parallel
+            rate=args.rate,
+            rate_limit=RATE_LIMIT,
+            read_timeout=args.read_timeout,
+            max_parallel=args.parallel,
+            page_size=LOAD_PAGE_SIZE,
         )
         go(projects.load(orb, args.load, outcomes), seed, loaded, reports)
-        go(projects.load(orb, args.load, outcomes), seed, clean, baselines)
+        go(projects.load(orb, args.load, outcomes), seed, clean_load, baselines)
     if args.fan_out:
         rng = random.Random(seed)  # noqa: S311 - seeded on purpose
         outcomes = [rng.choice((0, 1)) for _ in range(args.fan_out)]
         loaded = Settings(
-            rate=args.rate, rate_limit=RATE_LIMIT, read_timeout=args.read_timeout, max_parallel=args.parallel
+            rate=args.rate,
+            rate_limit=RATE_LIMIT,
+            read_timeout=args.read_timeout,
+            max_parallel=args.parallel,
+            page_size=LOAD_PAGE_SIZE,
         )
         go(projects.fan_out(orb, outcomes), seed, loaded, reports)
-        go(projects.fan_out(orb, outcomes), seed, clean, baselines)
+        go(projects.fan_out(orb, outcomes), seed, clean_load, baselines)
     return reports, baselines
 
 
