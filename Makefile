@@ -33,7 +33,7 @@ unit: $(STAMP)
 ## make soak: the full chaos soak (faulted runs, 50 A pipelines at once, one A fanning out to 20 Bs); one table
 SOAK_SEED ?= 1
 soak: $(STAMP)
-	$(BIN)/python -m tools.soak --seed $(SOAK_SEED) --runs 30 --rate 0.05 --load 50 --fan-out 20
+	$(BIN)/python -m tools.soak --seed $(SOAK_SEED) --runs 40 --rate 0.1 --baseline 5 --load 50 --fan-out 20
 
 ## make orb-check: pack the orb into dist/orb.yml, validate, review, shellcheck and yamllint it
 orb-check: $(STAMP)

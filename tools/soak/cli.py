@@ -19,8 +19,8 @@ from tools.soak.report import table
 from tools.soak.run import RunReport, Settings, run
 
 #: The per-token limit the load scenarios meet: CircleCI publishes no figure for its cloud API (its Server
-#: docs say 150 requests per second per user); this one is low enough that 50 pipelines at once exceed it.
-RATE_LIMIT = (50, 1.0)
+#: docs say 150 requests per second per user); this one is low enough that the load scenarios exceed it.
+RATE_LIMIT = (10, 1.0)
 #: Load scenarios list 20 items a page, as CircleCI does; the pair runs use 2, so page tokens can go stale.
 LOAD_PAGE_SIZE = 20
 
@@ -40,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--baseline", type=int, default=3, help="fault-free runs per scenario, for comparison")
     cli.add_argument("--load", type=int, default=0, help="also N A projects at once triggering one B (e.g. 50)")
     cli.add_argument("--fan-out", type=int, default=0, help="also one A fanning out to N Bs (e.g. 20)")
+    cli.add_argument(
+        "--rate-limit", type=int, default=RATE_LIMIT[0], help="requests per second per token in the load scenarios"
+    )
     cli.add_argument("--read-timeout", type=float, default=1.0, help="the client's read timeout (s); slow > it")
     cli.add_argument("--parallel", type=int, default=4, help="jobs the runner runs at once (default 4)")
     cli.add_argument("--workdir", type=Path, default=None, help="keep the runs' files here")
@@ -48,8 +51,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = parser().parse_args(argv)
-    if args.runs < 0 or args.baseline < 0 or args.load < 0 or args.fan_out < 0 or args.parallel < 1:
-        print("soak: --runs, --baseline, --load, --fan-out must be >= 0 and --parallel >= 1", file=sys.stderr)
+    counts = (args.runs, args.baseline, args.load, args.fan_out)
+    if min(counts) < 0 or args.parallel < 1 or args.rate_limit < 1:
+        print("soak: counts must be >= 0, --parallel and --rate-limit >= 1", file=sys.stderr)
         return 2
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     print(f"soak: seed {seed}, {args.runs} run(s) at fault rate {args.rate:g}", file=sys.stderr)
@@ -99,7 +103,7 @@ def soak(args: argparse.Namespace, seed: int, workdir: Path) -> tuple[list[RunRe
         outcomes = [random.Random(seed).choice((0, 1))]  # noqa: S311 - seeded on purpose
         loaded = Settings(
             rate=args.rate,
-            rate_limit=RATE_LIMIT,
+            rate_limit=(args.rate_limit, RATE_LIMIT[1]),
             read_timeout=args.read_timeout,
             max_parallel=args.parallel,
             page_size=LOAD_PAGE_SIZE,
@@ -111,7 +115,7 @@ def soak(args: argparse.Namespace, seed: int, workdir: Path) -> tuple[list[RunRe
         outcomes = [rng.choice((0, 1)) for _ in range(args.fan_out)]
         loaded = Settings(
             rate=args.rate,
-            rate_limit=RATE_LIMIT,
+            rate_limit=(args.rate_limit, RATE_LIMIT[1]),
             read_timeout=args.read_timeout,
             max_parallel=args.parallel,
             page_size=LOAD_PAGE_SIZE,
