@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The package alone (what make demo needs, on every Python the package supports); the dev tools need 3.10+.
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: demo test lint typecheck unit orb-check dist bench mutate clean
+.PHONY: demo test lint typecheck unit soak orb-check dist bench mutate clean
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -n 2
+
+## make soak: the full chaos soak (faulted runs, 50 A pipelines at once, one A fanning out to 20 Bs); one table
+SOAK_SEED ?= 1
+soak: $(STAMP)
+	$(BIN)/python -m tools.soak --seed $(SOAK_SEED) --runs 40 --rate 0.1 --baseline 5 --load 50 --fan-out 20
 
 ## make orb-check: pack the orb into dist/orb.yml, validate, review, shellcheck and yamllint it
 orb-check: $(STAMP)

@@ -259,7 +259,8 @@ def approve_job(client: CircleCIClient, workflow: dict[str, Any], job: dict[str,
     request_id = job.get("approval_request_id") or job.get("id")
     path = f"/workflow/{workflow['id']}/approve/{request_id}"
     try:
-        client.post(path)
+        # Approving twice changes nothing (the second answer is 409), so a lost answer may be re-sent.
+        client.post(path, retry_safe=True)
     except (AmbiguousRequest, ApiError) as exc:
         # The approval may have landed (lost answer) or someone else approved first: look before failing.
         current, _ = find_job(client, str(workflow["id"]), str(job.get("name")))

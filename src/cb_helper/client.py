@@ -142,7 +142,7 @@ class CircleCIClient:
         headers = {TOKEN_HEADER: self._token.reveal()}
         if method != "GET":
             headers["Content-Type"] = "application/json"
-        attempt = 0
+        attempt = limited = 0
         while True:
             attempt += 1
             last_try = attempt >= self.retry.max_attempts
@@ -177,7 +177,12 @@ class CircleCIClient:
             log.debug("%s %s%s -> %s (%.2fs)", method, path, _query_text(params), response.status_code, elapsed)
             status = response.status_code
             retryable = idempotent or status in self.retry.post_safe_statuses
-            if status in self.retry.statuses and retryable and not last_try:
+            if status == 429 and retryable and limited + 1 < self.retry.rate_limited_attempts:
+                limited += 1
+                attempt -= 1  # refused by the rate limiter: it spends the 429 budget, not an attempt
+                self._backoff(limited, response.headers.get("Retry-After"))
+                continue
+            if status in self.retry.statuses and retryable and not last_try and status != 429:
                 self._backoff(attempt, response.headers.get("Retry-After"))
                 continue
             if status >= 400 or (status in self.retry.statuses):
@@ -227,30 +232,14 @@ class CircleCIClient:
         return data
 
     def paginate(self, path: str, params: Optional[Mapping[str, str]] = None) -> Iterator[dict[str, Any]]:
-        """Yield every item of a list endpoint, page by page, lazily.
+        """Yield every item of a list endpoint, page by page, lazily (see :func:`cb_helper.pages.paginate`)."""
+        from cb_helper.pages import paginate
 
-        Follows ``next_page_token`` with the ``page-token`` query parameter until it is null; refuses a token
-        the server already gave (a loop) and stops with an error after :attr:`max_pages` pages.
-        """
-        seen: set[str] = set()
-        page_token: Optional[str] = None
-        for _page in range(self.max_pages):
-            query = dict(params or {})
-            if page_token is not None:
-                query["page-token"] = page_token
-            body = self.get(path, query)
-            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-                raise ApiError("GET", path, None, "the answer is not a list ({items, next_page_token})")
-            for item in body["items"]:
-                if isinstance(item, dict):
-                    yield item
-            page_token = body.get("next_page_token")
-            if not page_token:
-                return
-            if page_token in seen:
-                raise ApiError("GET", path, None, "the server repeated a page token; stopped to avoid a loop")
-            seen.add(page_token)
-        raise CbError(f"GET {path} still had more results after {self.max_pages} pages; stopped")
+        return paginate(self, path, params)
+
+    def pause(self, seconds: float) -> None:
+        """Wait, with the client's own sleep (tests give it a fast one)."""
+        self._sleep(seconds)
 
     # --- helpers -----------------------------------------------------------------------------------
 

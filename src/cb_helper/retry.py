@@ -23,6 +23,9 @@ class RetryPolicy:
     """Bounded exponential backoff with full jitter, honouring ``Retry-After`` up to a cap."""
 
     max_attempts: int = 5
+    #: 429s are refused before anything is done, and under load several in a row are normal: they have their own
+    #: budget, so a busy rate limit does not end a command that the next window would serve.
+    rate_limited_attempts: int = 10
     backoff_base: float = 0.5
     backoff_max: float = 20.0
     retry_after_cap: float = 60.0
@@ -31,12 +34,20 @@ class RetryPolicy:
     jitter: Callable[[float], float] = field(default=lambda ceiling: random.uniform(0, ceiling), repr=False)  # noqa: S311
 
     def delay(self, attempt: int, retry_after: Optional[str] = None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+        ``Retry-After`` is the least wait; a random share of the backoff (at most the hint itself) is added, so
+        clients limited together do not all come back at the same instant and meet the limit again.
+        """
         hinted = parse_retry_after(retry_after)
         if hinted is not None:
-            return min(hinted, self.retry_after_cap)
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        return max(0.0, self.jitter(ceiling))
+            least = min(hinted, self.retry_after_cap)
+            return least + max(0.0, self.jitter(min(self.ceiling(attempt), max(least, self.backoff_base))))
+        return max(0.0, self.jitter(self.ceiling(attempt)))
+
+    def ceiling(self, attempt: int) -> float:
+        """The longest backoff after failed attempt number ``attempt``: ``backoff_base`` doubled, up to the max."""
+        return min(self.backoff_max, self.backoff_base * 2.0 ** (attempt - 1))
 
 
 def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:

@@ -6,13 +6,17 @@ retry's result.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import ExitStatus
+from cb_helper.errors import AmbiguousRequest, ApiError, ExitStatus, NetworkError
 from cb_helper.polling import Poller
+from cb_helper.retry import RETRY_STATUSES
 from cb_helper.vocabulary import JOB_FAILED, WORKFLOW_CANCELED, WORKFLOW_FAILED, WORKFLOW_TERMINAL
+
+log = logging.getLogger("cb_helper")
 
 APP_HOST = "https://app.circleci.com"
 _VCS_NAMES = {"gh": "github", "bb": "bitbucket"}
@@ -176,11 +180,26 @@ def settle(
 
     While it waits, each poll reads only the workflows once the pipeline has some (a pipeline that runs
     workflows no longer changes state); the jobs of failed or waiting workflows are read once, for the
-    verdict it returns.
+    verdict it returns. A look that failed for a passing reason (the network, 429 or 5xx after every retry)
+    is logged and tried again at the next interval; it is raised only when the poller gives up without a
+    verdict.
     """
     pipeline: Optional[dict[str, Any]] = None
+    last: Optional[Verdict] = None
     while True:
-        verdict = read_verdict(client, pipeline_id, pipeline, jobs=False)
+        try:
+            verdict = read_verdict(client, pipeline_id, pipeline, jobs=False)
+        except (NetworkError, ApiError) as exc:
+            if poller is None or not transient(exc):
+                raise
+            log.warning("could not read pipeline %s (%s); looking again", pipeline_id, exc)
+            if not poller.wait():
+                if last is None:
+                    raise
+                verdict = last
+                break
+            continue
+        last = verdict
         pipeline = verdict.pipeline if verdict.workflows else None
         if verdict.settled or poller is None or (done is not None and done(verdict)):
             break
@@ -190,6 +209,13 @@ def settle(
             break
     read_jobs(client, verdict)
     return verdict
+
+
+def transient(exc: Exception) -> bool:
+    """True for a failure that may pass: no answer, or 429/5xx after every retry (not 4xx, not a lost POST)."""
+    if isinstance(exc, ApiError):
+        return exc.status is not None and exc.status in RETRY_STATUSES
+    return isinstance(exc, NetworkError) and not isinstance(exc, AmbiguousRequest)
 
 
 def oldest_first(workflows: list[dict[str, Any]]) -> list[dict[str, Any]]:

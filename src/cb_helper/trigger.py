@@ -95,25 +95,38 @@ class TriggerResult:
 
 
 def trigger(client: CircleCIClient, request: TriggerRequest) -> TriggerResult:
-    """Send the trigger once; after an ambiguous failure, look for the pipeline it may have created."""
+    """Send the trigger; after an ambiguous failure, look for the pipeline it may have created.
+
+    The pipeline found is adopted. When every look succeeded and none appeared, the server did not act on the
+    trigger, and it is sent again (at most as many times as the retry policy tries a request). When the looks
+    could not be made, or several pipelines match, nothing is re-sent.
+    """
     started = datetime.now(timezone.utc)
-    try:
-        answer = client.post(request.endpoint(), request.body())
-    except AmbiguousRequest as exc:
-        found, problem = _recover(client, request, started)
-        if found is None:
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            answer = client.post(request.endpoint(), request.body())
+            break
+        except AmbiguousRequest as exc:
+            found, absent, problem = _recover(client, request, started)
+            if found is not None:
+                log.warning("the trigger's answer was lost, but pipeline %s was created by it; using it", found["id"])
+                return TriggerResult(found, recovered=True)
+            if absent and attempt < client.retry.max_attempts:
+                log.warning("the trigger's answer was lost and no pipeline appeared on %s; sent again", request.project)
+                continue
             where = f"{client.base_url}/project/{request.project}/pipeline"
             outcome = (
                 f"looking for the pipeline it may have created failed ({problem})"
                 if problem
                 else f"no pipeline it could have created was found on {request.project}"
+                + (f" after {attempt} attempts" if absent else "")
             )
             raise AmbiguousRequest(
                 f"{exc}; {outcome}. {request.project} may already have been triggered: check its recent pipelines "
                 f"(the project's Pipelines page, or GET {where}) before triggering again"
             ) from None
-        log.warning("the trigger's answer was lost, but pipeline %s was created by it; using it", found["id"])
-        return TriggerResult(found, recovered=True)
     if isinstance(answer, dict) and "id" not in answer and isinstance(answer.get("message"), str):
         # POST .../pipeline/run answers 200 {message} when it decided not to create a pipeline.
         raise DownstreamCanceled(f"no pipeline was created on {request.project}: {answer['message']}")
@@ -193,12 +206,28 @@ def _errored_message(pipeline: dict[str, Any]) -> str:
 
 def _recover(
     client: CircleCIClient, request: TriggerRequest, started: datetime
-) -> tuple[Optional[dict[str, Any]], Optional[str]]:
-    """After an ambiguous trigger, find the one pipeline this trigger created, if the server did act.
+) -> tuple[Optional[dict[str, Any]], bool, Optional[str]]:
+    """After an ambiguous trigger: (the one pipeline it created or ``None``, True when it surely created none,
+    why the look-up failed or ``None``).
 
-    Returns the pipeline (or ``None``) and, when the look-up itself failed, why. Nothing escapes from here:
+    A server that answered too late may still be creating it, so an empty look is repeated, after the retry
+    policy's backoff (its longest, no jitter), as many times as a request is tried. Only when every look
+    succeeded and found nothing is the trigger known to have created nothing. Nothing escapes from here:
     whatever fails, the caller must still tell the user that the trigger may have taken effect.
     """
+    for look in range(1, client.retry.max_attempts + 1):
+        found, settled, problem = _look(client, request, started)
+        if found is not None or settled:
+            return found, False, problem
+        if look < client.retry.max_attempts:
+            client.pause(client.retry.ceiling(look))
+    return None, True, None
+
+
+def _look(
+    client: CircleCIClient, request: TriggerRequest, started: datetime
+) -> tuple[Optional[dict[str, Any]], bool, Optional[str]]:
+    """(the one pipeline this trigger created or ``None``, True when looking again cannot help, a failure)."""
     try:
         me = client.get("/me")
         login = me.get("login") if isinstance(me, dict) else None
@@ -210,13 +239,14 @@ def _recover(
             if _matches(pipeline, request, login):
                 candidates.append(pipeline)
     except Exception as exc:  # network errors, API errors, odd answers: none may hide the ambiguity
-        return None, str(exc) or type(exc).__name__
+        return None, True, str(exc) or type(exc).__name__
     if len(candidates) == 1:
-        return candidates[0], None
+        return candidates[0], True, None
     if len(candidates) > 1:
         ids = ", ".join(str(p.get("id")) for p in candidates)
         log.warning("several recent pipelines match this trigger (%s); not guessing", ids)
-    return None, None
+        return None, True, None
+    return None, False, None
 
 
 def _matches(pipeline: dict[str, Any], request: TriggerRequest, login: Optional[str]) -> bool:

@@ -211,12 +211,25 @@ def test_a_hold_that_stays_blocked_times_out(sim: SimServer, run: Run) -> None:
 
 
 def test_a_lost_approval_answer_is_confirmed_by_reading_the_job(sim: SimServer, run: Run) -> None:
+    """The approval landed, its answer was lost: the re-sent approval finds it done (409), the job confirms it."""
     upstream = make_upstream(sim)
     sim.faults.add("POST /workflow/*/approve/*", "act_then_fail", count=1)
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id, "--json")
     assert result.code == 0, result.output
-    assert json.loads(result.stdout)["outcome"] == "approved"  # our approval landed; nobody else's
-    assert len(approvals(sim)) == 1
+    assert [r.status for r in approvals(sim)] == [502, 409]
+    assert len(sim.state.effects("approve")) == 1
+    assert sim.state.get_job(upstream.hold_id).status == "success"
+
+
+@pytest.mark.parametrize("kind", ["drop", "status"])
+def test_an_approval_the_server_never_received_is_sent_again(sim: SimServer, run: Run, kind: str) -> None:
+    """A reset or a gateway error before the approval landed: the hold is still on hold, so it is sent again."""
+    upstream = make_upstream(sim)
+    sim.faults.add("POST /workflow/*/approve/*", kind, status=504 if kind == "status" else None, count=1)
+    result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
+    assert result.code == 0, result.output
+    assert [r.status for r in approvals(sim)] == [504 if kind == "status" else 0, 202]
+    assert len(sim.state.effects("approve")) == 1
     assert sim.state.get_job(upstream.hold_id).status == "success"
 
 

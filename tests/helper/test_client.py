@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from cb_helper.approve import find_job
 from cb_helper.auth import Token
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, CbError, NetworkError, NotFound, Unauthorized
+from cb_helper.errors import AmbiguousRequest, ApiError, CbError, NetworkError, Unauthorized
 from cb_helper.retry import RetryPolicy
 from cb_helper.sim import RequestRecord, SimServer
 from cb_helper.trigger import TriggerRequest, trigger
@@ -88,7 +88,25 @@ def test_retry_after_is_honoured(sim: SimServer) -> None:
     client = CircleCIClient(sim.url, Token(sim.token, "T"), sleep=sleeps.append)
     sim.faults.add("GET /me", "status", status=429, retry_after=7, count=1)
     assert "login" in client.get("/me")
-    assert sleeps == [7.0]
+    [slept] = sleeps
+    assert 7.0 <= slept <= 7.5  # the hint, plus a spread of at most the first backoff
+
+
+def test_a_busy_rate_limit_has_its_own_budget_of_tries(sim: SimServer) -> None:
+    """Nine 429s in a row (more than the five attempts other failures get) still end in an answer; ten do not."""
+    sleeps: list[float] = []
+    client = CircleCIClient(sim.url, Token(sim.token, "T"), sleep=sleeps.append)
+    budget = client.retry.rate_limited_attempts
+    sim.faults.add("GET /me", "status", status=429, retry_after=1, count=budget - 1)
+    sim.faults.add("GET /me", "status", status=502, count=1, after=budget - 1)
+    assert "login" in client.get("/me")  # 9 limited, 1 bad gateway, then the answer
+    assert len(requests_to(sim, "GET", "/me")) == budget + 1
+    assert all(s >= 1.0 for s in sleeps[: budget - 1])
+    sim.state.clear_request_log()
+    sim.faults.add("GET /me", "status", status=429, retry_after=0, count=budget)
+    with pytest.raises(ApiError, match="rate limited; retries exhausted"):
+        client.get("/me")
+    assert len(requests_to(sim, "GET", "/me")) == budget
 
 
 def test_retries_are_bounded(sim: SimServer, client: CircleCIClient) -> None:
@@ -109,12 +127,39 @@ def test_a_post_is_retried_only_when_the_server_did_not_act(sim: SimServer, clie
 
 
 @pytest.mark.parametrize("kind", ["drop", "status"])
-def test_an_ambiguous_post_is_not_resent(sim: SimServer, client: CircleCIClient, kind: str) -> None:
+def test_an_ambiguous_trigger_is_sent_again_only_after_looking_found_nothing(
+    sim: SimServer, client: CircleCIClient, kind: str
+) -> None:
     request = TriggerRequest.build(PROJECT_B, branch="main")
     sim.faults.add("POST /project/*/pipeline", kind, status=502 if kind == "status" else None, count=1)
+    result = trigger(client, request)
+    [created] = sim.state.pipelines_of(PROJECT_B)
+    assert result.id == created.id
+    assert not result.recovered
+    log = [(r.method, r.path.split("/")[-1]) for r in sim.state.request_log if r.path != "/me"]
+    assert log[0] == log[-1] == ("POST", "pipeline")
+    assert log[1:-1] == [("GET", "pipeline")] * client.retry.max_attempts  # every look came back empty
+
+
+@pytest.mark.parametrize("kind", ["drop", "status"])
+def test_an_ambiguous_trigger_is_not_sent_again_when_it_cannot_look(
+    sim: SimServer, client: CircleCIClient, kind: str
+) -> None:
+    request = TriggerRequest.build(PROJECT_B, branch="main")
+    sim.faults.add("POST /project/*/pipeline", kind, status=502 if kind == "status" else None, count=1)
+    sim.faults.add("GET /me", "status", status=500, count=client.retry.max_attempts)
     with pytest.raises(AmbiguousRequest, match="not re-sent"):
         trigger(client, request)
     assert len(requests_to(sim, "POST", "/pipeline")) == 1
+    assert sim.state.pipelines_of(PROJECT_B) == []
+
+
+def test_an_ambiguous_trigger_gives_up_after_the_retry_policys_attempts(sim: SimServer, client: CircleCIClient) -> None:
+    request = TriggerRequest.build(PROJECT_B, branch="main")
+    sim.faults.add("POST /project/*/pipeline", "status", status=503, count=client.retry.max_attempts)
+    with pytest.raises(AmbiguousRequest, match=f"after {client.retry.max_attempts} attempts"):
+        trigger(client, request)
+    assert len(requests_to(sim, "POST", "/pipeline")) == client.retry.max_attempts
     assert sim.state.pipelines_of(PROJECT_B) == []
 
 
@@ -131,12 +176,40 @@ def test_act_then_fail_is_recovered_without_a_second_pipeline(sim: SimServer, cl
     assert len(requests_to(sim, "POST", "/pipeline")) == 1
 
 
-def test_stale_page_token_is_an_error_with_the_apis_message(sim: SimServer, client: CircleCIClient) -> None:
+def test_a_trigger_the_server_performs_after_the_client_gave_up_is_adopted(sim: SimServer) -> None:
+    """The answer is slower than the read timeout and the pipeline is created late: the client looks again."""
+    client = CircleCIClient(
+        sim.url,
+        Token(sim.token, "CIRCLE_TOKEN"),
+        retry=RetryPolicy(max_attempts=4, backoff_base=0.5, backoff_max=2.0),
+        timeout=(2.0, 0.5),
+    )
+    sim.faults.add("POST /project/*/pipeline", "delay", delay=1.5, count=1)
+    result = trigger(client, TriggerRequest.build(PROJECT_B, branch="main", parameters={"run": "late"}))
+    [created] = sim.state.pipelines_of(PROJECT_B)
+    assert result.recovered
+    assert result.id == created.id
+    assert len(requests_to(sim, "POST", "/pipeline")) == 1
+    assert len(requests_to(sim, "GET", f"/project/{PROJECT_B}/pipeline")) >= 2  # looked again
+
+
+def test_a_stale_page_token_restarts_the_list_and_yields_each_item_once(sim: SimServer, client: CircleCIClient) -> None:
     sim.state.page_size = 2
     workflow_id = workflow_with_jobs(sim, 5)
-    sim.faults.add("GET /workflow/*/job", "stale_page_token", count=1)
-    with pytest.raises(NotFound, match="Not Found"):
+    sim.faults.add("GET /workflow/*/job", "stale_page_token", after=1, count=1)  # the third page's token
+    names = [job["name"] for job in client.paginate(f"/workflow/{workflow_id}/job")]
+    assert names == [f"job-{i:03d}" for i in range(5)]
+    pages = [r.query.get("page-token") is not None for r in requests_to(sim, "GET", "/job")]
+    assert pages == [False, True, True, False, True, True]  # 404 on page 3, then pages 1, 2, 3 again
+
+
+def test_page_tokens_that_keep_going_stale_are_an_error(sim: SimServer, client: CircleCIClient) -> None:
+    sim.state.page_size = 2
+    workflow_id = workflow_with_jobs(sim, 5)
+    sim.faults.add("GET /workflow/*/job", "stale_page_token", count=client.retry.max_attempts)
+    with pytest.raises(ApiError, match="Not Found"):
         list(client.paginate(f"/workflow/{workflow_id}/job"))
+    assert len(requests_to(sim, "GET", "/job")) == 2 * client.retry.max_attempts
 
 
 def test_an_unknown_token_is_refused_with_the_apis_message(sim: SimServer) -> None:

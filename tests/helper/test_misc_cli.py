@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from cb_helper.sim import SimEvent, SimServer
+from cb_helper.tuning import READ_TIMEOUT_ENV as READ
 from tests.helper.conftest import HOLD, PROJECT_B, SENTINEL, Run, finish_downstream, make_upstream
 
 
@@ -163,3 +164,23 @@ def test_help_lists_every_command_through_clicks_runner() -> None:
     assert result.exit_code == 0
     for name in ("trigger", "approve", "status", "workflows", "jobs", "cancel"):
         assert f"  {name} " in result.output
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "nan", "7200"])
+def test_a_bad_read_timeout_is_a_usage_error_before_any_call(sim: SimServer, run: Run, value: str) -> None:
+    result = run("workflows", "--pipeline-id", sim.state.create_pipeline(PROJECT_B).id, env={READ: value})
+    assert result.code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"cb-helper: error: {READ}={value!r} is not a number of seconds (expected e.g. 30, more than 0, at most 3600)"
+    ]
+    assert sim.state.request_log == []
+
+
+def test_the_read_timeout_from_the_environment_is_used(sim: SimServer, run: Run) -> None:
+    """An answer held back longer than the read timeout (30 s by default) is a timeout, retried at once."""
+    pid = sim.state.create_pipeline(PROJECT_B).id
+    sim.faults.add("GET /pipeline/*/workflow", "delay", delay=1.5, count=1)
+    result = run("--debug", "workflows", "--pipeline-id", pid, env={READ: "0.5"})
+    assert result.code == 0, result.output
+    assert f"GET /pipeline/{pid}/workflow -> timed out" in result.stderr
+    assert json.loads(result.stdout) == []

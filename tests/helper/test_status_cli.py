@@ -126,6 +126,19 @@ def test_a_wait_reads_the_pipeline_once_and_the_failed_jobs_once(sim: SimServer,
     assert [p for p in paths if not p.endswith("/tests")][-1] == f"/workflow/{wf.id}/job"  # after the last poll
 
 
+@pytest.mark.parametrize("wait", [True, False])
+def test_wait_looks_again_after_a_look_that_failed_every_retry(sim: SimServer, run: Run, wait: bool) -> None:
+    """Five 429s in a row spend a look's retries; waiting, the next look gets the verdict; not waiting, exit 3."""
+    pid = downstream(sim)
+    finish_downstream(sim, pid, {"unit": "success"})
+    sim.faults.add("GET /pipeline/*", "status", status=429, retry_after=0, count=5)
+    options = ["--wait", "--interval", "0.2", "--timeout", "30"] if wait else []
+    result = run("status", "--pipeline-id", pid, *options)
+    assert result.code == (0 if wait else 3), result.output
+    assert ("looking again" in result.stderr) == wait
+    assert ("workflow test: success" in result.stdout) == wait
+
+
 def test_wait_gives_up_at_the_timeout(sim: SimServer, run: Run) -> None:
     pid = downstream(sim)
     finish_downstream(sim, pid, {"unit": "running"})

@@ -52,6 +52,36 @@ def test_a_stored_artifact_downloads_from_its_listed_url(tmp_path: Path) -> None
     assert refused.status_code == 401
 
 
+def test_two_projects_artifacts_of_the_same_job_number_and_path_stay_apart(tmp_path: Path) -> None:
+    """Job numbers count per project: job #1 of A and job #1 of B each download their own file."""
+    b = "gh/acme/project-b"
+    config = f"""
+    version: 2.1
+    jobs:
+      produce:
+        {JOB}
+        steps:
+          - run: mkdir -p out && echo "$CIRCLE_PROJECT_REPONAME" > out/who.txt
+          - store_artifacts: {{path: out, destination: circleback}}
+    workflows:
+      main: {{jobs: [produce]}}
+    """
+    specs = {slug: ProjectSpec(write_project(tmp_path, slug.split("/")[-1], config)) for slug in (A, b)}
+    with Rehearsal(specs) as rehearsal:
+        rehearsal.start(A)
+        rehearsal.start(b)
+        result = rehearsal.run_until_settled(60)
+        server = rehearsal.server
+        contents = {}
+        for slug in (A, b):
+            job = result.pipeline(slug).job("produce")
+            assert job.number == 1, job.output()
+            url = f"{server.api_url}/project/{slug}/1/artifacts"
+            (item,) = requests.get(url, headers={"Circle-Token": server.token}, timeout=5).json()["items"]
+            contents[slug] = requests.get(item["url"], headers={"Circle-Token": server.token}, timeout=5).text
+    assert contents == {A: "project-a\n", b: "project-b\n"}
+
+
 def test_a_cancel_through_the_api_stops_the_running_job_and_the_workflow(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()

@@ -45,10 +45,18 @@ def test_the_default_jitter_spreads_delays_over_the_whole_range() -> None:
 
 
 def test_retry_after_is_honoured_and_capped() -> None:
-    policy = RetryPolicy(retry_after_cap=10.0, jitter=lambda ceiling: ceiling)
+    policy = RetryPolicy(retry_after_cap=10.0, jitter=lambda ceiling: 0.0)
     assert policy.delay(1, "3") == 3.0
     assert policy.delay(1, "3600") == 10.0
-    assert policy.delay(1, "soon") == policy.delay(1)
+    widest = RetryPolicy(retry_after_cap=10.0, jitter=lambda ceiling: ceiling)
+    assert widest.delay(1, "soon") == widest.delay(1)
+
+
+def test_retry_after_gets_a_spread_of_at_most_the_hint_itself() -> None:
+    """Clients limited together come back spread out, never sooner than asked, never more than twice as late."""
+    widest = RetryPolicy(backoff_base=0.5, backoff_max=20.0, jitter=lambda ceiling: ceiling)
+    assert [widest.delay(n, "1") for n in (1, 2, 3, 6)] == [1.5, 2.0, 2.0, 2.0]
+    assert widest.delay(6, "30") == 46.0  # the backoff's ceiling (16 s) is less than the hint
 
 
 def test_retry_after_http_date() -> None:

@@ -49,10 +49,11 @@ def make_client(host: str, token_env: str) -> CircleCIClient:
     """Validate host and token (exit 2 when wrong), then build the client. No request is sent here."""
     from cb_helper.auth import read_token
     from cb_helper.client import CircleCIClient, normalize_host
+    from cb_helper.tuning import timeouts
 
     normalize_host(host)
     token = read_token(token_env)
-    return CircleCIClient(host, token)
+    return CircleCIClient(host, token, timeout=timeouts())
 
 
 class Progress:

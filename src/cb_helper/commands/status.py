@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from typing import TYPE_CHECKING, Optional
@@ -22,6 +23,10 @@ from cb_helper.commands.options import (
 from cb_helper.errors import BadInput, ExitStatus, WaitTimeout
 
 if TYPE_CHECKING:
+    from cb_helper.client import CircleCIClient
+    from cb_helper.polling import Poller
+    from cb_helper.record import Handoff
+    from cb_helper.release import Release
     from cb_helper.status import Verdict
 
 
@@ -86,7 +91,7 @@ def status(
     from cb_helper.outputs import check_prefix
     from cb_helper.polling import Poller
     from cb_helper.record import read_handoff
-    from cb_helper.release import explain, find_receipt, never_started
+    from cb_helper.release import find_receipt, never_started
     from cb_helper.render import progress_line, to_json, verdict_lines
     from cb_helper.report_back import deliver
     from cb_helper.status import settle
@@ -114,7 +119,7 @@ def status(
 
     with Progress() as progress:
         verdict = settle(client, pid, poller, lambda v: progress(progress_line(v)), done)
-    release = explain(client, verdict, handoff, now()) if handoff is not None else None
+    release = _explained(client, verdict, handoff, poller) if handoff is not None else None
     with_outputs = handoff is not None or outputs_target is not None
     receipt = release.receipt if release is not None else None
     if receipt is None and handoff is None and outputs_target is not None and verdict.settled:
@@ -155,3 +160,19 @@ def status(
         what = f": {release.text}" if release is not None else f" {verdict.conclusion}"
         click.echo(f"cb-helper: downstream pipeline {pid}{what}", err=True)
         click.get_current_context().exit(int(code))
+
+
+def _explained(client: CircleCIClient, verdict: Verdict, handoff: Handoff, poller: Optional[Poller]) -> Release:
+    """Why A was released; while waiting, a look that failed for a passing reason is tried again."""
+    from cb_helper.errors import ApiError, NetworkError
+    from cb_helper.release import explain
+    from cb_helper.status import transient
+    from cb_helper.times import now
+
+    while True:
+        try:
+            return explain(client, verdict, handoff, now())
+        except (NetworkError, ApiError) as exc:
+            if poller is None or not transient(exc) or not poller.wait():
+                raise
+            logging.getLogger("cb_helper").warning("could not read why the hold was released (%s); looking again", exc)

@@ -1,15 +1,21 @@
 """Fault injection: per route and per count, make the server misbehave the way networks and APIs do.
 
 A rule matches ``"METHOD /path-glob"`` (``fnmatch`` on the decoded path after ``/api/v2``). It lets
-``after`` matching requests through, then fires ``count`` times, then stays quiet.
+``after`` matching requests through, then fires ``count`` times, then stays quiet. Besides rules, a plan
+can fault every request at a seeded rate and rate-limit each token (:mod:`cb_helper.sim.chaos`); a
+request meets the rate limit first, then the rules, then the rate.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import threading
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
+
+from cb_helper.sim.chaos import CHAOS_KINDS, ChaosRate, Injection, RateLimit
 
 FAULT_KINDS = frozenset({"status", "delay", "drop", "truncate", "stale_page_token", "act_then_fail"})
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -46,6 +52,10 @@ class FaultPlan:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._rate: Optional[ChaosRate] = None
+        self._limit: Optional[RateLimit] = None
+        self._injected: Counter[str] = Counter()
+        self._log: list[tuple[str, str, str]] = []
 
     def add(
         self,
@@ -84,8 +94,42 @@ class FaultPlan:
             self._faults.append(fault)
         return fault
 
-    def take(self, method: str, path: str, *, has_page_token: bool = False) -> Optional[Fault]:
-        """The fault to inject into this request, if any (the first live matching rule)."""
+    def set_rate(
+        self,
+        rate: float,
+        seed: int,
+        *,
+        kinds: Sequence[str] = CHAOS_KINDS,
+        slow: float = 2.0,
+        retry_after: float = 1.0,
+    ) -> ChaosRate:
+        """Fault every request with probability ``rate``, replayably from ``seed`` (see :mod:`~cb_helper.sim.chaos`).
+
+        ``kinds`` are drawn from :data:`~cb_helper.sim.chaos.CHAOS_KINDS`; ``slow`` is how long a "slow"
+        answer is held back, ``retry_after`` the seconds a ``429_retry_after`` asks for.
+        """
+        chaos = ChaosRate(rate, seed, tuple(kinds), slow, retry_after)
+        with self._lock:
+            self._rate = chaos
+        return chaos
+
+    def set_rate_limit(self, requests: int, window: float) -> RateLimit:
+        """Answer 429 with ``Retry-After`` past ``requests`` requests per token in each ``window`` seconds."""
+        limit = RateLimit(requests, window)
+        with self._lock:
+            self._limit = limit
+        return limit
+
+    def take(
+        self, method: str, path: str, *, has_page_token: bool = False, token: Optional[str] = None
+    ) -> Optional[Fault]:
+        """The fault to inject into this request, if any: the rate limit, the first live matching rule, the rate."""
+        with self._lock:
+            limit, rate = self._limit, self._rate
+        if limit is not None:
+            over = limit.check(token)
+            if over is not None:
+                return self._inject(method, path, over)
         chosen: Optional[Fault] = None
         with self._lock:
             for fault in self._faults:
@@ -95,11 +139,44 @@ class FaultPlan:
                 if chosen is None and fault.seen > fault.after:
                     fault.fired += 1
                     chosen = fault
-        return chosen
+            if chosen is not None:
+                self._injected[_label(chosen)] += 1
+                self._log.append((method, path, _label(chosen)))
+                return chosen
+            drawn = rate.draw(method, path, has_page_token) if rate is not None else None
+        return self._inject(method, path, drawn) if drawn is not None else None
+
+    def _inject(self, method: str, path: str, injection: Injection) -> Fault:
+        with self._lock:
+            self._injected[injection.label] += 1
+            self._log.append((method, path, injection.label))
+        return Fault(
+            method,
+            "*",
+            injection.kind,
+            status=injection.status,
+            retry_after=injection.retry_after,
+            delay=injection.delay,
+            seen=1,
+            fired=1,
+        )
+
+    def injected(self) -> dict[str, int]:
+        """How many faults were injected, by label (a rate kind, ``rate_limit``, or a rule's kind or status)."""
+        with self._lock:
+            return dict(self._injected)
+
+    def injections(self) -> list[tuple[str, str, str]]:
+        """Every fault injected so far, oldest first: (method, path, label)."""
+        with self._lock:
+            return list(self._log)
 
     def clear(self) -> None:
+        """Remove every rule, the rate and the rate limit (the injected counts stay)."""
         with self._lock:
             self._faults.clear()
+            self._rate = None
+            self._limit = None
 
     @property
     def faults(self) -> list[Fault]:
@@ -110,3 +187,10 @@ class FaultPlan:
         """Rules that have not fired all their ``count`` yet."""
         with self._lock:
             return [f for f in self._faults if not f.exhausted]
+
+
+def _label(fault: Fault) -> str:
+    if fault.kind == "status":
+        with_hint = fault.status == 429 and fault.retry_after is not None
+        return f"{fault.status}_retry_after" if with_hint else str(fault.status)
+    return fault.kind

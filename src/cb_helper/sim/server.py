@@ -117,7 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
             sim.state.record(RequestRecord(self.command, log_path, query, None, 400, None))
             self._send(400, {"Content-Type": "application/json"}, encode({"message": UNEXPECTED_BODY}))
             return
-        fault = sim.faults.take(self.command, log_path, has_page_token="page-token" in query)
+        fault = sim.faults.take(
+            self.command, log_path, has_page_token="page-token" in query, token=token_of(self.headers)
+        )
         kind = fault.kind if fault is not None else None
 
         if fault is not None and fault.kind == "drop":
