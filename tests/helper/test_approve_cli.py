@@ -349,7 +349,7 @@ def test_a_hold_approved_by_someone_else_meanwhile_is_already_approved(sim: SimS
 
 def test_an_approval_that_failed_is_not_reported_as_done(sim: SimServer, run: Run) -> None:
     upstream = make_upstream(sim)
-    sim.faults.add("POST /workflow/*/approve/*", "status", status=500)
+    sim.faults.add("POST /workflow/*/approve/*", "status", status=500, count=20)  # every retry fails too
     result = run("approve", "--job-name", HOLD, "--workflow-id", upstream.workflow_id)
     assert result.code == 3, result.output
     assert "HTTP 500" in result.stderr
