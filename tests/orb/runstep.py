@@ -11,6 +11,7 @@ import functools
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,23 @@ def run_step(
         **env,
         **extra_env,
     }
-    return subprocess.run(
-        ["bash", "-c", script], env=full_env, capture_output=True, text=True, timeout=120, check=False
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        return subprocess.run(
+            ["bash", script_file(Path(scratch), script)],
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+def script_file(directory: Path, script: str) -> str:
+    """The script in a file, run as ``bash FILE`` as a job runs its steps: the bundled helper makes the
+    install step longer than one command-line argument may be (128 KiB on Linux), so ``bash -c`` cannot take it."""
+    path = directory / "step.sh"
+    path.write_text(script, encoding="utf-8")
+    return str(path)
 
 
 FAKE_HELPER = """#!{python}

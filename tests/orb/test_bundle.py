@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cb_helper import __version__
-from tests.orb.runstep import packed_orb, run_step, step_environment
+from tests.orb.runstep import packed_orb, run_step, script_file, step_environment
 from tools.orbkit.bundle import (
     PACKAGE_DIR,
     REQUIREMENTS,
@@ -31,7 +31,7 @@ def test_version_has_one_source() -> None:
 
 def test_bundle_writes_the_package_sources_verbatim(tmp_path: Path) -> None:
     result = subprocess.run(
-        ["bash", "-c", render_preamble() + f'\ncb_bundle_write "{tmp_path}"\n'],
+        ["bash", script_file(tmp_path.parent, render_preamble() + f'\ncb_bundle_write "{tmp_path}"\n')],
         capture_output=True,
         text=True,
         check=False,
@@ -103,7 +103,7 @@ def test_without_python_it_points_to_the_circle_back_job(tmp_path: Path) -> None
     env = {**_installer_env(tmp_path), "PATH": f"{bin_dir}:/bin"}
     script, step_env = step_environment("install_helper", {})
     result = subprocess.run(
-        ["/bin/bash", "-c", script],
+        ["/bin/bash", script_file(tmp_path, script)],
         env={**step_env, **env, "HOME": str(tmp_path)},
         capture_output=True,
         text=True,
@@ -136,7 +136,9 @@ def test_bundled_install_runs_the_bundled_helper(tmp_path: Path) -> None:
         "CB_PARAM_SOURCE": "bundled",
         "PYTHONPATH": sysconfig.get_paths()["purelib"],
     }
-    result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        ["bash", script_file(tmp_path, script)], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(f"cb-helper {__version__}")
     installed = tmp_path / "install" / "bin" / "cb-helper"
