@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cb_helper.retry import RetryPolicy
 from cb_helper.sim import SimServer
 from tests.helper.conftest import PROJECT_B, Run, finish_downstream
 
@@ -128,10 +129,11 @@ def test_a_wait_reads_the_pipeline_once_and_the_failed_jobs_once(sim: SimServer,
 
 @pytest.mark.parametrize("wait", [True, False])
 def test_wait_looks_again_after_a_look_that_failed_every_retry(sim: SimServer, run: Run, wait: bool) -> None:
-    """Five 429s in a row spend a look's retries; waiting, the next look gets the verdict; not waiting, exit 3."""
+    """429s in a row spend a look's retries; waiting, the next look gets the verdict; not waiting, exit 3."""
     pid = downstream(sim)
     finish_downstream(sim, pid, {"unit": "success"})
-    sim.faults.add("GET /pipeline/*", "status", status=429, retry_after=0, count=5)
+    budget = RetryPolicy().rate_limited_attempts
+    sim.faults.add("GET /pipeline/*", "status", status=429, retry_after=0, count=budget)
     options = ["--wait", "--interval", "0.2", "--timeout", "30"] if wait else []
     result = run("status", "--pipeline-id", pid, *options)
     assert result.code == (0 if wait else 3), result.output
