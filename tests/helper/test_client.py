@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from cb_helper.approve import find_job
 from cb_helper.auth import Token
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, CbError, NetworkError, Unauthorized
+from cb_helper.errors import AmbiguousRequest, ApiError, CbError, NetworkError, NotFound, RateLimited, Unauthorized
 from cb_helper.retry import RetryPolicy
 from cb_helper.sim import RequestRecord, SimServer
 from cb_helper.trigger import TriggerRequest, trigger
@@ -364,3 +364,25 @@ def test_a_server_that_never_answers_leaves_the_trigger_ambiguous_and_says_how_t
     assert "GET /me" in message
     assert "may already have been triggered" in message
     assert f"GET {host}/api/v2/project/{PROJECT_B}/pipeline" in message
+
+
+def test_api_errors_name_the_call_the_status_the_apis_message_and_a_hint(
+    sim: SimServer, client: CircleCIClient
+) -> None:
+    unknown = CircleCIClient(sim.url, Token("not-a-known-token", "T"))
+    with pytest.raises(Unauthorized) as refused:
+        unknown.get("/me")
+    assert str(refused.value) == (
+        "GET /me failed with HTTP 401: Invalid token provided. (check the token: a personal API token is required)"
+    )
+    missing = "/pipeline/5034460f-c7c4-4c43-9457-de07e2029e7b"
+    with pytest.raises(NotFound) as not_found:
+        client.get(missing)
+    assert str(not_found.value) == (
+        f"GET {missing} failed with HTTP 404: Pipeline not found (it does not exist, or the token cannot see it)"
+    )
+    sim.faults.add("GET /me", "status", status=429, count=10)
+    with pytest.raises(RateLimited) as limited:
+        client.get("/me")
+    assert (limited.value.method, limited.value.path, limited.value.status) == ("GET", "/me", 429)
+    assert str(limited.value) == "GET /me failed with HTTP 429: Rate limit exceeded. (rate limited; retries exhausted)"

@@ -160,6 +160,12 @@ SLUG_HINT = "(expected provider/organization/project, e.g. gh/acme/api or circle
          "value of pipeline parameter 'k' is 513 characters long (expected at most 512)"),
         (lambda: parse_uuid("null", "--pipeline-id"), f"--pipeline-id 'null' is not a UUID {UUID_HINT}"),
         (lambda: parse_uuid("", "--workflow-id"), f"--workflow-id '' is not a UUID {UUID_HINT}"),
+        (lambda: parse_uuid("5034460fc7c44c439457de07e2029e7b", "--x"),
+         f"--x '5034460fc7c44c439457de07e2029e7b' is not a UUID {UUID_HINT}"),
+        (lambda: parse_uuid("x" * 80, "--x"), f"--x '{'x' * 80}' is not a UUID {UUID_HINT}"),
+        (lambda: check_parameter_limits({"k": {"a": "x" * 600}}),
+         "value of pipeline parameter 'k' is 608 characters long (expected at most 512)"),
+        (lambda: ProjectSlug.parse("gh/./api"), f"project slug 'gh/./api' is malformed {SLUG_HINT}"),
         (lambda: ProjectSlug.parse("acme/api"), f"project slug 'acme/api' is malformed {SLUG_HINT}"),
         (lambda: ProjectSlug.parse("gh/a/"), f"project slug 'gh/a/' is malformed {SLUG_HINT}"),
         (lambda: ProjectSlug.parse("gitlab/a/b"),
@@ -176,4 +182,5 @@ def test_bad_input_is_one_line_naming_the_value_and_what_was_expected(call: Call
 def test_uuids_are_given_back_in_canonical_form_and_pairs_override_json() -> None:
     assert parse_uuid("5034460F-C7C4-4C43-9457-DE07E2029E7B", "--x") == "5034460f-c7c4-4c43-9457-de07e2029e7b"
     assert merge_parameters(["a=1"], '{"a": "x", "b": 2}') == {"a": 1, "b": 2}
-    assert slug_key("GitHub/Acme/Api") == slug_key("gh/acme/api")
+    assert slug_key("GitHub/Acme/Api") == "gh/acme/api"
+    assert parse_uuid(" 5034460f-c7c4-4c43-9457-de07e2029e7b\n", "--x") == "5034460f-c7c4-4c43-9457-de07e2029e7b"
