@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Sequence
 
@@ -56,7 +55,3 @@ def _pair(values: Sequence[float]) -> str:
     if not values:
         return "-"
     return f"{percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f}"
-
-
-def mean(values: Sequence[float]) -> float:
-    return statistics.fmean(values) if values else 0.0
