@@ -33,6 +33,29 @@ UPSTREAM = "trigger_and_wait_for_downstream"
 FAN_OUT = "fan_out_to_two_projects"
 STYLES = {"post-steps": "circle_back_with_post_steps", "final-job": "circle_back_with_final_job"}
 
+#: Project A as a user writes it (the trigger_and_wait_for_downstream example, polling every second).
+UPSTREAM_CONFIG = """
+version: 2.1
+orbs:
+  circleback: circleback/circleback@0.1
+workflows:
+  build-and-integrate:
+    jobs:
+      - circleback/trigger:
+          name: trigger-project-b
+          context: circleci-api
+          project_slug: gh/acme/project-b
+          branch: main
+      - wait-for-triggered-pipeline:
+          type: approval
+          requires: [trigger-project-b]
+      - circleback/check_status:
+          name: check-project-b
+          context: circleci-api
+          interval: 1
+          requires: [wait-for-triggered-pipeline]
+"""
+
 #: B's tests: the file ``outcome`` beside the script says how they end (an exit code, or ``hang``).
 RUN_TESTS = """#!/usr/bin/env bash
 outcome="$(cat "$(dirname "$0")/outcome")"

@@ -15,29 +15,8 @@ from typing import Optional
 
 import pytest
 
+from tests.e2e.circleback import UPSTREAM_CONFIG
 from tools.orbkit.bundle import REPO_ROOT
-
-A_CONFIG = """
-version: 2.1
-orbs:
-  circleback: circleback/circleback@0.1
-workflows:
-  build-and-integrate:
-    jobs:
-      - circleback/trigger:
-          name: trigger-project-b
-          context: circleci-api
-          project_slug: gh/acme/project-b
-          branch: main
-      - wait-for-triggered-pipeline:
-          type: approval
-          requires: [trigger-project-b]
-      - circleback/check_status:
-          name: check-project-b
-          context: circleci-api
-          interval: 1
-          requires: [wait-for-triggered-pipeline]
-"""
 
 B_CONFIG = """
 version: 2.1
@@ -101,7 +80,7 @@ def test_python_3_9_installs_from_source_and_rehearses_with_the_shipped_orb(tmp_
     helper = venv / "bin" / "cb-helper"
     version = subprocess.run([str(helper), "--version"], capture_output=True, text=True, check=True, timeout=60)
     assert version.stdout.startswith("cb-helper ")
-    for name, config in (("a", A_CONFIG), ("b", B_CONFIG)):
+    for name, config in (("a", UPSTREAM_CONFIG), ("b", B_CONFIG)):
         (tmp_path / name / ".circleci").mkdir(parents=True)
         (tmp_path / name / ".circleci" / "config.yml").write_text(config, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CIRCLE", "PYTHON", "VIRTUAL_ENV"))}

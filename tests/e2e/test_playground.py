@@ -14,31 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.circleback import UPSTREAM_CONFIG
 from tools.orbkit.bundle import build_orb
 
 HELPER = [sys.executable, "-m", "cb_helper"]
 
-A_CONFIG = """
-version: 2.1
-orbs:
-  circleback: circleback/circleback@0.1
-workflows:
-  build-and-integrate:
-    jobs:
-      - circleback/trigger:
-          name: trigger-project-b
-          context: circleci-api
-          project_slug: gh/acme/project-b
-          branch: main
-      - wait-for-triggered-pipeline:
-          type: approval
-          requires: [trigger-project-b]
-      - circleback/check_status:
-          name: check-project-b
-          context: circleci-api
-          interval: 1
-          requires: [wait-for-triggered-pipeline]
-"""
 
 B_CONFIG = """
 version: 2.1
@@ -110,7 +90,7 @@ def default_project() -> Iterator[Served]:
 def circleback(tmp_path: Path) -> Iterator[Served]:
     orb = tmp_path / "orb.yml"
     orb.write_text(build_orb(), encoding="utf-8")
-    for name, config in (("a", A_CONFIG), ("b", B_CONFIG)):
+    for name, config in (("a", UPSTREAM_CONFIG), ("b", B_CONFIG)):
         (tmp_path / name / ".circleci").mkdir(parents=True)
         (tmp_path / name / ".circleci" / "config.yml").write_text(config, encoding="utf-8")
     yield from serve(
