@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
 from cb_helper.client import CircleCIClient
 from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, Refused, WaitTimeout
 from cb_helper.polling import Poller
 from cb_helper.record import Record
-from cb_helper.times import now
+from cb_helper.times import now, parse_time
 from cb_helper.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid
 
 log = logging.getLogger("cb_helper")
@@ -101,7 +101,7 @@ def trigger(client: CircleCIClient, request: TriggerRequest) -> TriggerResult:
     trigger, and it is sent again (at most as many times as the retry policy tries a request). When the looks
     could not be made, or several pipelines match, nothing is re-sent.
     """
-    started = datetime.now(timezone.utc)
+    started = now()
     attempt = 0
     while True:
         attempt += 1
@@ -233,7 +233,7 @@ def _look(
         login = me.get("login") if isinstance(me, dict) else None
         candidates = []
         for pipeline in client.paginate(f"/project/{request.project}/pipeline"):
-            created = _parse_time(pipeline.get("created_at"))
+            created = parse_time(pipeline.get("created_at"))
             if created is None or created < started - RECOVERY_WINDOW:
                 break  # newest first: the rest are older still
             if _matches(pipeline, request, login):
@@ -267,13 +267,3 @@ def _matches(pipeline: dict[str, Any], request: TriggerRequest, login: Optional[
         if isinstance(flat, dict) and any(flat.get(k) != v for k, v in request.parameters.items()):
             return False
     return True
-
-
-def _parse_time(value: object) -> Optional[datetime]:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
