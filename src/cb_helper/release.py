@@ -84,10 +84,10 @@ def find_receipt(client: CircleCIClient, verdict: Verdict, handoff: Optional[Han
     """
     jobs: list[dict[str, Any]] = []
     for workflow in verdict.current:
+        if workflow.jobs is None:  # read once per verdict: the report of B's tests uses them too
+            workflow.jobs = list(client.paginate(f"/workflow/{workflow.id}/job"))
         jobs.extend(
-            job
-            for job in client.paginate(f"/workflow/{workflow.id}/job")
-            if job.get("type") != "approval" and isinstance(job.get("job_number"), int)
+            job for job in workflow.jobs if job.get("type") != "approval" and isinstance(job.get("job_number"), int)
         )
     jobs.sort(key=lambda job: str(job.get("started_at") or ""), reverse=True)
     for job in jobs[:RECEIPT_SEARCH_LIMIT]:
