@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 from cb_helper.approve import find_job
 from cb_helper.auth import Token
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, CbError, NetworkError, NotFound, RateLimited, Unauthorized
+from cb_helper.errors import (
+    AmbiguousRequest,
+    ApiError,
+    CbError,
+    NetworkError,
+    NotFound,
+    RateLimited,
+    Refused,
+    Unauthorized,
+)
 from cb_helper.retry import RetryPolicy
 from cb_helper.sim import RequestRecord, SimServer
 from cb_helper.trigger import TriggerRequest, trigger
@@ -386,3 +395,43 @@ def test_api_errors_name_the_call_the_status_the_apis_message_and_a_hint(
         client.get("/me")
     assert (limited.value.method, limited.value.path, limited.value.status) == ("GET", "/me", 429)
     assert str(limited.value) == "GET /me failed with HTTP 429: Rate limit exceeded. (rate limited; retries exhausted)"
+
+
+def test_an_artifact_downloads_from_the_api_host_with_the_token(sim: SimServer, client: CircleCIClient) -> None:
+    pipeline = sim.state.create_pipeline(PROJECT_A, branch="main")
+    job = sim.state.add_job(sim.state.add_workflow(pipeline.id, "build").id, "trigger", status="running")
+    assert job.job_number is not None
+    sim.state.add_artifact(PROJECT_A, job.job_number, "circleback/handoff.json", content=b'{"v": 1}')
+    [artifact] = client.paginate(f"/project/{PROJECT_A}/{job.job_number}/artifacts")
+    assert client.download(artifact["url"]) == b'{"v": 1}'
+    [fetched] = [r for r in sim.state.request_log if r.path.startswith("/output/")]
+    assert fetched.status == 200  # answered only because the token went with it (401 without)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "{url}/output/job/x",  # another port of this host
+        "http://user:pw@{api}/output/job/x",
+        "ftp://{api}/x",
+        "https://user:pw@output.circle-artifacts.com/x",  # CircleCI's artifact host, but with credentials
+        "http://output.circle-artifacts.com/x",  # not over https
+    ],
+)
+def test_an_artifact_url_elsewhere_is_refused_before_any_request(
+    elsewhere: tuple[str, type[_Recorder]], shape: str
+) -> None:
+    url, handler = elsewhere
+    api = f"127.0.0.1:{_free_port()}"
+    client = CircleCIClient(f"http://{api}", Token("sentinel-download-token", "T"))
+    with pytest.raises(Refused, match="the token is not sent there") as caught:
+        client.download(shape.format(url=url, api=api))
+    assert handler.seen == []
+    assert "sentinel-download-token" not in str(caught.value)
+    assert "pw" not in str(caught.value)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
