@@ -120,7 +120,7 @@ def _judge(
     moment: datetime,
     orphaned: bool,
 ) -> Finding:
-    b = read_verdict(client, handoff.downstream_pipeline_id)
+    b = read_verdict(client, handoff.downstream_pipeline_id, jobs=False)  # statuses decide; job names are not needed
     finding = Finding(
         project=str(workflow.get("project_slug")),
         pipeline_number=workflow.get("pipeline_number"),
