@@ -19,24 +19,32 @@ from cb_helper.record import HANDOFF_ARTIFACT, Handoff, parse_handoff
 log = logging.getLogger("cb_helper")
 
 
-def stored_handoff(client: CircleCIClient, job: dict[str, Any]) -> Optional[Handoff]:
-    """The handoff a job stored as an artifact, or ``None`` (no such artifact, or not a valid handoff)."""
+def artifact_text(client: CircleCIClient, job: dict[str, Any], path: str) -> Optional[str]:
+    """The text of the artifact a job stored at ``path``, or ``None`` (no such job number or artifact)."""
     slug, number = job.get("project_slug"), job.get("job_number")
     if not slug or not isinstance(number, int):
         return None
     try:
         for artifact in client.paginate(f"/project/{slug}/{number}/artifacts"):
-            if artifact.get("path") != HANDOFF_ARTIFACT or not isinstance(artifact.get("url"), str):
-                continue
-            text = client.download(artifact["url"]).decode("utf-8", errors="replace")
-            try:
-                return parse_handoff(text, f"artifact {HANDOFF_ARTIFACT} of {slug} job {number}")
-            except BadInput as exc:
-                log.warning("ignoring %s", exc)
-                return None
+            if artifact.get("path") == path and isinstance(artifact.get("url"), str):
+                return client.download(artifact["url"]).decode("utf-8", errors="replace")
     except NotFound:
         return None
     return None
+
+
+def stored_handoff(client: CircleCIClient, job: dict[str, Any]) -> Optional[Handoff]:
+    """The handoff a job stored as an artifact, or ``None`` (no such artifact, or not a valid handoff)."""
+    text = artifact_text(client, job, HANDOFF_ARTIFACT)
+    if text is None:
+        return None
+    try:
+        return parse_handoff(
+            text, f"artifact {HANDOFF_ARTIFACT} of {job.get('project_slug')} job {job.get('job_number')}"
+        )
+    except BadInput as exc:
+        log.warning("ignoring %s", exc)
+        return None
 
 
 def handoffs_for_hold(client: CircleCIClient, hold: dict[str, Any], jobs: Iterable[dict[str, Any]]) -> list[Handoff]:

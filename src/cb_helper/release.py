@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any, Optional
 
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import ExitStatus, NotFound
+from cb_helper.errors import ExitStatus
+from cb_helper.proof import artifact_text
 from cb_helper.record import RECEIPT_ARTIFACT, Handoff
 from cb_helper.status import Verdict
 from cb_helper.times import format_time, parse_time
@@ -98,14 +99,12 @@ def find_receipt(client: CircleCIClient, verdict: Verdict, handoff: Optional[Han
 
 
 def _receipt_of(client: CircleCIClient, job: dict[str, Any]) -> Optional[dict[str, Any]]:
+    text = artifact_text(client, job, RECEIPT_ARTIFACT)
     try:
-        for artifact in client.paginate(f"/project/{job.get('project_slug')}/{job.get('job_number')}/artifacts"):
-            if artifact.get("path") == RECEIPT_ARTIFACT and isinstance(artifact.get("url"), str):
-                data = json.loads(client.download(artifact["url"]).decode("utf-8", errors="replace"))
-                return data if isinstance(data, dict) else None
-    except (NotFound, ValueError):
+        data = json.loads(text) if text is not None else None
+    except ValueError:
         return None
-    return None
+    return data if isinstance(data, dict) else None
 
 
 def _names_hold(receipt: dict[str, Any], handoff: Handoff) -> bool:
