@@ -38,7 +38,12 @@ GROUPS = (
     Group(
         "client",
         ("client.py",),
-        ("tests/helper/test_client.py", "tests/helper/test_misc_cli.py", "tests/unit/test_never_connected.py"),
+        (
+            "tests/helper/test_client.py",
+            "tests/helper/test_client_wire.py",
+            "tests/helper/test_misc_cli.py",
+            "tests/unit/test_never_connected.py",
+        ),
     ),
     Group("retry", ("retry.py",), ("tests/unit/test_retry_and_auth.py", "tests/helper/test_client.py")),
     Group(

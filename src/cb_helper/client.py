@@ -139,9 +139,7 @@ class CircleCIClient:
         url = path if absolute else self.base_url + path
         if absolute:
             path = urlsplit(url).path  # what messages and logs show: never a query string
-        headers = {TOKEN_HEADER: self._token.reveal()}
-        if method != "GET":
-            headers["Content-Type"] = "application/json"
+        headers = {TOKEN_HEADER: self._token.reveal()}  # requests adds Content-Type for a JSON body
         attempt = limited = 0
         while True:
             attempt += 1
@@ -152,7 +150,7 @@ class CircleCIClient:
                     method,
                     url,
                     params=params,
-                    json=body if method != "GET" else None,
+                    json=body,
                     headers=headers,
                     timeout=self.timeout,
                 )
@@ -163,11 +161,10 @@ class CircleCIClient:
                     raise self._network_error(method, path, exc, idempotent or never_connected) from None
                 self._backoff(attempt, None)
                 continue
-            except requests.exceptions.Timeout as exc:
+            except requests.exceptions.Timeout as exc:  # a read timeout: a ConnectTimeout is a ConnectionError
                 log.debug("%s %s -> timed out", method, path)
-                connect_timeout = isinstance(exc, requests.exceptions.ConnectTimeout)
-                if last_try or not (idempotent or connect_timeout):
-                    raise self._network_error(method, path, exc, idempotent or connect_timeout) from None
+                if last_try or not idempotent:
+                    raise self._network_error(method, path, exc, idempotent) from None
                 self._backoff(attempt, None)
                 continue
             except requests.exceptions.RequestException as exc:
@@ -185,7 +182,7 @@ class CircleCIClient:
             if status in self.retry.statuses and retryable and not last_try and status != 429:
                 self._backoff(attempt, response.headers.get("Retry-After"))
                 continue
-            if status >= 400 or (status in self.retry.statuses):
+            if status >= 400:
                 raise self._api_error(method, path, response, idempotent)
             if raw:
                 return response.content
@@ -217,7 +214,7 @@ class CircleCIClient:
         """
         parts = urlsplit(url)
         own = urlsplit(self.host)
-        hostname = (parts.hostname or "").lower()
+        hostname = parts.hostname or ""  # urlsplit gives it in lower case
         same_origin = (parts.scheme, parts.netloc.lower()) == (own.scheme, own.netloc.lower())
         artifact_host = parts.scheme == "https" and (
             hostname == "circle-artifacts.com" or hostname.endswith(".circle-artifacts.com")
