@@ -8,10 +8,12 @@ prepared request instead of opening a connection.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import logging
 import re
+import socket
 import threading
 import time
 import uuid
@@ -473,3 +475,41 @@ def test_a_host_that_only_looks_like_the_artifact_host_is_refused(url: str, host
         "the token is not sent there"
     )
     assert transport.sent == []
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[str]:
+    """A host whose listen queue is full: a connection to it is never established and times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    waiting = []
+    for _ in range(5):  # fill the queue; nobody accepts
+        pending = socket.socket()
+        pending.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            pending.connect(("127.0.0.1", port))
+        waiting.append(pending)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for pending in waiting:
+            pending.close()
+        listener.close()
+
+
+def test_a_post_whose_connection_timed_out_never_reached_the_server_and_is_sent_again(full_backlog: str) -> None:
+    sleeps: list[float] = []
+    client = CircleCIClient(
+        full_backlog,
+        Token(SENTINEL, "CIRCLE_TOKEN"),
+        retry=RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_max=0.01),
+        timeout=(0.3, 5.0),
+        sleep=sleeps.append,
+    )
+    with pytest.raises(NetworkError) as caught:
+        client.post("/project/gh/acme/b/pipeline", {"branch": "main"})
+    assert not isinstance(caught.value, AmbiguousRequest)
+    assert str(caught.value) == f"POST /project/gh/acme/b/pipeline timed out (host {full_backlog}, after 2 attempts)"
+    assert len(sleeps) == 1
