@@ -13,7 +13,6 @@ from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 import requests
-import requests.adapters
 
 from cb_helper import __version__
 from cb_helper.auth import Token
@@ -38,6 +37,8 @@ DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 DEFAULT_MAX_PAGES = 500
 USER_AGENT = f"cb-helper/{__version__} (+https://github.com/circleback/circleback)"
 TOKEN_HEADER = "Circle-Token"
+SESSION_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+RETRY_AFTER = "Retry-After"
 
 
 class _Session(requests.Session):
@@ -45,9 +46,8 @@ class _Session(requests.Session):
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
-        original = response.request.url or ""
-        target = prepared_request.url or ""
-        if TOKEN_HEADER in prepared_request.headers and self.should_strip_auth(original, target):  # type: ignore[no-untyped-call]
+        leaves = self.should_strip_auth(response.request.url, prepared_request.url)  # type: ignore[no-untyped-call]
+        if leaves and TOKEN_HEADER in prepared_request.headers:
             del prepared_request.headers[TOKEN_HEADER]
 
 
@@ -97,10 +97,7 @@ class CircleCIClient:
         self._sleep = sleep
         self._token = token
         self.session = _Session()
-        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        adapter = requests.adapters.HTTPAdapter(max_retries=0, pool_maxsize=4)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session.headers.update(SESSION_HEADERS)  # requests' own adapters: no retries of their own
 
     def __repr__(self) -> str:
         return f"CircleCIClient(host={self.host!r}, token={self._token!r})"
@@ -177,10 +174,10 @@ class CircleCIClient:
             if status == 429 and retryable and limited + 1 < self.retry.rate_limited_attempts:
                 limited += 1
                 attempt -= 1  # refused by the rate limiter: it spends the 429 budget, not an attempt
-                self._backoff(limited, response.headers.get("Retry-After"))
+                self._backoff(limited, response.headers.get(RETRY_AFTER))
                 continue
             if status in self.retry.statuses and retryable and not last_try and status != 429:
-                self._backoff(attempt, response.headers.get("Retry-After"))
+                self._backoff(attempt, response.headers.get(RETRY_AFTER))
                 continue
             if status >= 400:
                 raise self._api_error(method, path, response, idempotent)

@@ -513,3 +513,38 @@ def test_a_post_whose_connection_timed_out_never_reached_the_server_and_is_sent_
     assert not isinstance(caught.value, AmbiguousRequest)
     assert str(caught.value) == f"POST /project/gh/acme/b/pipeline timed out (host {full_backlog}, after 2 attempts)"
     assert len(sleeps) == 1
+
+
+def test_an_answer_without_a_body_is_none(server: Script) -> None:
+    server.then(answer(202), answer(204))
+    client = make_client(server.url)
+    assert client.post("/x", {"a": 1}) is None
+    assert client.get("/y") is None
+    assert len(server.seen) == 2
+
+
+def test_a_read_whose_body_is_not_json_is_read_again_then_named(
+    server: Script, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="cb_helper.http")
+    server.then(answer(200, b"<html>"), answer(200, {"ok": 1}))
+    client = make_client(server.url, attempts=2)
+    assert client.get("/me") == {"ok": 1}
+    assert "GET /me -> unreadable body" in _debug_lines(caplog)
+    server.then(answer(200, b"<html>"), answer(200, b"{"))
+    with pytest.raises(NetworkError) as caught:
+        client.get("/me")
+    assert not isinstance(caught.value, AmbiguousRequest)
+    assert str(caught.value) == "GET /me answered HTTP 200 with a body that is not JSON"
+    assert len(server.seen) == 4
+
+
+def test_a_post_whose_body_is_not_json_may_have_acted_and_is_not_sent_again(server: Script) -> None:
+    server.then(answer(201, b"<html>"))
+    with pytest.raises(AmbiguousRequest) as caught:
+        make_client(server.url).post("/project/gh/acme/b/pipeline", {"branch": "main"})
+    assert str(caught.value) == (
+        "POST /project/gh/acme/b/pipeline answered HTTP 201 with a body that is not JSON; "
+        "the request may have taken effect and was not re-sent"
+    )
+    assert len(server.seen) == 1
