@@ -53,7 +53,7 @@ class _Session(requests.Session):
 
 def normalize_host(host: str) -> str:
     """``https://circleci.com/`` -> ``https://circleci.com``; refuses anything that is not an http(s) origin."""
-    text = (host or "").strip().rstrip("/")
+    text = host.strip().rstrip("/")
     if text.endswith(API_PREFIX):
         text = text[: -len(API_PREFIX)]
     parts = urlsplit(text)

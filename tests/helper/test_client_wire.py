@@ -27,8 +27,8 @@ import requests.adapters
 
 from cb_helper import __version__
 from cb_helper.auth import Token
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, CbError, NetworkError, Refused
+from cb_helper.client import CircleCIClient, normalize_host
+from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, CbError, NetworkError, Refused
 from cb_helper.retry import RetryPolicy
 from cb_helper.sim import SimServer
 from tests.helper.conftest import PROJECT_A
@@ -548,3 +548,50 @@ def test_a_post_whose_body_is_not_json_may_have_acted_and_is_not_sent_again(serv
         "the request may have taken effect and was not re-sent"
     )
     assert len(server.seen) == 1
+
+
+# --- the host --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "host"),
+    [
+        (" https://circleci.com/ ", "https://circleci.com"),
+        ("https://circleci.com/api/v2", "https://circleci.com"),
+        ("https://circleci.com/api/v2/", "https://circleci.com"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("https://circleci.example.com:443/", "https://circleci.example.com:443"),
+    ],
+)
+def test_a_host_is_taken_as_its_origin(given: str, host: str) -> None:
+    assert normalize_host(given) == host
+    assert CircleCIClient(given, Token(SENTINEL, "CIRCLE_TOKEN")).base_url == host + "/api/v2"
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("ftp://x.example", "is not an http(s) URL (expected e.g. https://circleci.com)"),
+        ("circleci.com", "is not an http(s) URL (expected e.g. https://circleci.com)"),
+        ("https://", "is not an http(s) URL (expected e.g. https://circleci.com)"),
+        ("https://x.example?a=1", "is not an http(s) URL (expected e.g. https://circleci.com)"),
+        ("https://x.example#top", "is not an http(s) URL (expected e.g. https://circleci.com)"),
+        ("http://:80", "has no host name (expected e.g. https://circleci.com)"),
+        ("http://x.example:99999", "has an invalid port (expected a number from 1 to 65535)"),
+        ("http://x.example:0", "has an invalid port (expected a number from 1 to 65535)"),
+        ("http://x.example:eighty", "has an invalid port (expected a number from 1 to 65535)"),
+    ],
+)
+def test_a_host_that_is_not_an_origin_is_refused_by_name(given: str, said: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        normalize_host(given)
+    assert str(caught.value) == f"host {given!r} {said}"
+
+
+def test_a_host_with_credentials_is_refused_without_showing_them() -> None:
+    with pytest.raises(BadInput) as caught:
+        normalize_host("https://user@pa@ss@ci.example.com/")
+    assert str(caught.value) == (
+        "host 'https://***@ci.example.com' carries credentials (expected a URL without user:password@; "
+        "the token is read from the environment)"
+    )
