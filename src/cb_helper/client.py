@@ -68,10 +68,10 @@ def normalize_host(host: str) -> str:
     if not parts.hostname:
         raise BadInput(f"host {host!r} has no host name (expected e.g. https://circleci.com)")
     try:
-        port = parts.port
+        port = parts.port  # urllib refuses what is not a number from 0 to 65535
     except ValueError:
-        port = -1
-    if port is not None and not 1 <= port <= 65535:
+        port = 0
+    if port == 0:
         raise BadInput(f"host {host!r} has an invalid port (expected a number from 1 to 65535)")
     return text
 

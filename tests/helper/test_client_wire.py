@@ -560,6 +560,8 @@ def test_a_post_whose_body_is_not_json_may_have_acted_and_is_not_sent_again(serv
         ("https://circleci.com/api/v2", "https://circleci.com"),
         ("https://circleci.com/api/v2/", "https://circleci.com"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://x.example:1", "http://x.example:1"),
+        ("http://x.example:65535", "http://x.example:65535"),
         ("https://circleci.example.com:443/", "https://circleci.example.com:443"),
     ],
 )
@@ -579,6 +581,8 @@ def test_a_host_is_taken_as_its_origin(given: str, host: str) -> None:
         ("http://:80", "has no host name (expected e.g. https://circleci.com)"),
         ("http://x.example:99999", "has an invalid port (expected a number from 1 to 65535)"),
         ("http://x.example:0", "has an invalid port (expected a number from 1 to 65535)"),
+        ("http://x.example:65536", "has an invalid port (expected a number from 1 to 65535)"),
+        ("http://x.example:-1", "has an invalid port (expected a number from 1 to 65535)"),
         ("http://x.example:eighty", "has an invalid port (expected a number from 1 to 65535)"),
     ],
 )
