@@ -45,6 +45,7 @@ GROUPS = (
             "tests/unit/test_never_connected.py",
         ),
     ),
+    Group("pages", ("pages.py",), ("tests/helper/test_client.py", "tests/helper/test_client_wire.py")),
     Group("retry", ("retry.py",), ("tests/unit/test_retry_and_auth.py", "tests/helper/test_client.py")),
     Group(
         "vocabulary",

@@ -28,7 +28,7 @@ import requests.adapters
 from cb_helper import __version__
 from cb_helper.auth import Token
 from cb_helper.client import CircleCIClient, normalize_host
-from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, CbError, NetworkError, Refused
+from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, CbError, NetworkError, NotFound, Refused
 from cb_helper.retry import RetryPolicy
 from cb_helper.sim import SimServer
 from tests.helper.conftest import PROJECT_A
@@ -599,3 +599,75 @@ def test_a_host_with_credentials_is_refused_without_showing_them() -> None:
         "host 'https://***@ci.example.com' carries credentials (expected a URL without user:password@; "
         "the token is read from the environment)"
     )
+
+
+# --- pages ---------------------------------------------------------------------------------------------------------
+
+
+def _page(items: list[Any], token: Optional[str] = None) -> Answer:
+    return answer(200, {"items": items, "next_page_token": token})
+
+
+def test_pages_are_followed_with_the_filter_and_the_token_of_the_page_before(server: Script) -> None:
+    server.then(_page([{"id": "a"}, 7, "x"], "t1"), _page([{"id": "b"}], "t2"), _page([{"id": "c"}]))
+    client = make_client(server.url)
+    assert [item["id"] for item in client.paginate("/list", {"branch": "x"})] == ["a", "b", "c"]
+    assert [s.path for s in server.seen] == [
+        "/api/v2/list?branch=x",
+        "/api/v2/list?branch=x&page-token=t1",
+        "/api/v2/list?branch=x&page-token=t2",
+    ]
+
+
+def test_a_stale_page_token_lists_again_from_the_first_page_and_yields_each_item_once(
+    server: Script, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="cb_helper.http")
+    first = _page([{"id": "a"}, {"name": "no id"}], "t1")
+    server.then(first, answer(404, {"message": "Not found"}), first, _page([{"id": "c"}, {"name": "later"}]))
+    items = list(make_client(server.url).paginate("/list"))
+    assert items == [{"id": "a"}, {"name": "no id"}, {"id": "c"}, {"name": "later"}]
+    assert [s.path for s in server.seen] == ["/api/v2/list", "/api/v2/list?page-token=t1"] * 2
+    assert "GET /list -> the page token went stale; listing again from the first page" in _debug_lines(caplog)
+
+
+def test_page_tokens_that_keep_going_stale_end_in_an_error_naming_it(server: Script) -> None:
+    first = _page([{"id": "a"}], "t1")
+    stale = answer(404, {"message": "Not found"})
+    server.then(first, stale, first, stale, first, _page([]))
+    with pytest.raises(ApiError) as caught:
+        list(make_client(server.url, attempts=2).paginate("/list"))
+    assert str(caught.value) == "GET /list failed with HTTP 404: Not Found (page tokens kept going stale)"
+    assert len(server.seen) == 4
+
+
+def test_a_list_that_is_not_there_is_not_found_at_once(server: Script) -> None:
+    server.then(answer(404, {"message": "Project not found"}))
+    with pytest.raises(NotFound, match="GET /list failed with HTTP 404: Project not found"):
+        list(make_client(server.url).paginate("/list"))
+    assert len(server.seen) == 1
+
+
+@pytest.mark.parametrize("body", [{"items": "abc"}, {"next_page_token": None}, [{"id": "a"}]])
+def test_an_answer_that_is_not_a_list_page_is_an_error(server: Script, body: Any) -> None:
+    server.then(answer(200, body))
+    with pytest.raises(ApiError) as caught:
+        list(make_client(server.url).paginate("/list"))
+    assert str(caught.value) == "GET /list failed: the answer is not a list ({items, next_page_token})"
+
+
+def test_a_page_token_given_twice_stops_the_list(server: Script) -> None:
+    server.then(_page([{"id": "a"}], "t1"), _page([{"id": "b"}], "t2"), _page([{"id": "c"}], "t1"))
+    with pytest.raises(ApiError) as caught:
+        list(make_client(server.url).paginate("/list"))
+    assert str(caught.value) == "GET /list failed: the server repeated a page token; stopped to avoid a loop"
+    assert len(server.seen) == 3
+
+
+def test_a_list_longer_than_the_page_limit_stops_with_an_error(server: Script) -> None:
+    server.then(_page([{"id": "a"}], "t1"), _page([{"id": "b"}], "t2"))
+    client = CircleCIClient(server.url, Token(SENTINEL, "CIRCLE_TOKEN"), max_pages=2)
+    with pytest.raises(CbError) as caught:
+        list(client.paginate("/list"))
+    assert str(caught.value) == "GET /list still had more results after 2 pages; stopped"
+    assert len(server.seen) == 2
