@@ -561,6 +561,7 @@ def test_a_post_whose_body_is_not_json_may_have_acted_and_is_not_sent_again(serv
         ("https://circleci.com/api/v2/", "https://circleci.com"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
         ("http://x.example:1", "http://x.example:1"),
+        ("http://CI-BOX/", "http://CI-BOX"),  # only the slash is trimmed, whatever the name ends with
         ("http://x.example:65535", "http://x.example:65535"),
         ("https://circleci.example.com:443/", "https://circleci.example.com:443"),
     ],
