@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "mutate"
+#: Why each known survivor is left: ``{mutant name: one line}``. A survivor missing here is reported as new.
+REASONS = Path(__file__).resolve().parent / "mutants_left.json"
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,15 @@ def module_of(mutant: str) -> str:
     return match.group("module") if match else mutant.split("__mutmut_", maxsplit=1)[0]
 
 
+def reasons() -> dict[str, str]:
+    if not REASONS.is_file():
+        return {}
+    known: dict[str, str] = json.loads(REASONS.read_text(encoding="utf-8"))
+    return known
+
+
 def report(results: dict[str, dict[str, str]]) -> str:
+    why = reasons()
     lines = [
         "| module | mutants | killed | timeout | survived | no tests | not run | killed % |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -197,7 +207,7 @@ def report(results: dict[str, dict[str, str]]) -> str:
         for name, verdict in sorted(verdicts.items()):
             by_module.setdefault(module_of(name), Counter())[verdict] += 1
             if verdict not in DETECTED:
-                survivors.append(f"- `{name}`: {verdict}")
+                survivors.append(f"- `{name}`: {why.get(name, f'{verdict}, no reason recorded yet')}")
         for module, counts in by_module.items():
             total.update(counts)
             lines.append(_row(module, counts))
