@@ -73,8 +73,8 @@ def _pages(
 
 
 def _item_key(item: dict[str, Any]) -> str:
-    """What identifies a list item across two readings: its id, else its whole content."""
+    """What identifies a list item across two readings: its id, else its content (JSON text, which no id is)."""
     ident = item.get("id")
-    if isinstance(ident, str) and ident:
-        return f"id:{ident}"
-    return "item:" + json.dumps(item, sort_keys=True, default=str)
+    if ident:
+        return str(ident)
+    return json.dumps(item, sort_keys=True)

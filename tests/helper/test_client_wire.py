@@ -672,3 +672,18 @@ def test_a_list_longer_than_the_page_limit_stops_with_an_error(server: Script) -
         list(client.paginate("/list"))
     assert str(caught.value) == "GET /list still had more results after 2 pages; stopped"
     assert len(server.seen) == 2
+
+
+def test_an_item_read_twice_across_a_restart_is_known_by_its_id_else_by_its_content(server: Script) -> None:
+    """Between two readings a job's status may change (same id) and a field order may too (same content)."""
+    stale = answer(404, {"message": "Not found"})
+    server.then(_page([{"id": "j1", "status": "running"}, {"path": "a", "node": 0}], "t1"), stale)
+    server.then(_page([{"status": "success", "id": "j1"}, {"node": 0, "path": "a"}], "t2"))
+    server.then(_page([{"id": "j2"}, {"path": "b", "node": 0}]))
+    items = list(make_client(server.url).paginate("/list"))
+    assert items == [
+        {"id": "j1", "status": "running"},
+        {"path": "a", "node": 0},
+        {"id": "j2"},
+        {"path": "b", "node": 0},
+    ]
