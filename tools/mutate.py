@@ -35,7 +35,11 @@ class Group:
 
 GROUPS = (
     Group("approve", ("approve.py",), ("tests/helper/test_approve_cli.py",)),
-    Group("status", ("status.py",), ("tests/helper/test_status_cli.py", "tests/unit/test_links.py")),
+    Group(
+        "status",
+        ("status.py",),
+        ("tests/helper/test_status_cli.py", "tests/helper/test_settle.py", "tests/unit/test_links.py"),
+    ),
     Group("trigger", ("trigger.py",), ("tests/helper/test_trigger_cli.py", "tests/helper/test_client.py")),
     Group(
         "client",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cb_helper.status import oldest_first, pipeline_url, workflow_url
+from cb_helper.status import job_url, oldest_first, pipeline_url, workflow_url
 
 WF = "5034460f-c7c4-4c43-9457-de07e2029e7b"
 
@@ -43,3 +43,11 @@ def test_workflows_are_ranked_by_creation_whatever_order_a_page_lists_them_in() 
         {"id": "none"},
     ]
     assert [w["id"] for w in oldest_first(listed)] == ["none", "a1", "a2", "b", "c"]
+
+
+def test_a_job_link_needs_a_job_number_that_is_a_whole_number() -> None:
+    wf = "0a1b2c3d-0000-4000-8000-000000000001"
+    base = "https://app.circleci.com/pipelines/github/acme/b/7/workflows/" + wf
+    assert job_url("https://circleci.com", "gh/acme/b", 7, wf, 12) == base + "/jobs/12"
+    for number in (None, "12", True, 12.0):
+        assert job_url("https://circleci.com", "gh/acme/b", 7, wf, number) is None

@@ -184,3 +184,11 @@ def test_uuids_are_given_back_in_canonical_form_and_pairs_override_json() -> Non
     assert merge_parameters(["a=1"], '{"a": "x", "b": 2}') == {"a": 1, "b": 2}
     assert slug_key("GitHub/Acme/Api") == "gh/acme/api"
     assert parse_uuid(" 5034460f-c7c4-4c43-9457-de07e2029e7b\n", "--x") == "5034460f-c7c4-4c43-9457-de07e2029e7b"
+
+
+def test_a_library_caller_passing_a_value_no_json_has_is_told_its_python_type() -> None:
+    with pytest.raises(BadInput) as caught:
+        check_parameter_limits({"targets": ("a", "b")})
+    assert str(caught.value) == (
+        "value of pipeline parameter 'targets' is tuple (expected a string, an integer or a boolean)"
+    )
