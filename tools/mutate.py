@@ -34,7 +34,11 @@ class Group:
 
 
 GROUPS = (
-    Group("approve", ("approve.py",), ("tests/helper/test_approve_cli.py",)),
+    Group(
+        "approve",
+        ("approve.py",),
+        ("tests/helper/test_approve_cli.py", "tests/helper/test_record_cli.py", "tests/helper/test_outputs_cli.py"),
+    ),
     Group(
         "status",
         ("status.py",),
