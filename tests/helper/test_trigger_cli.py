@@ -6,6 +6,7 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -272,6 +273,27 @@ def test_recovery_adopts_the_one_matching_pipeline(sim: SimServer, run: Run) -> 
     assert f"cb-helper: the trigger's answer was lost, but pipeline {created.id} was created by it; using it\n" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize(("minutes", "adopted"), [(3, True), (1, False)])
+def test_recovery_looks_back_two_minutes_only(sim: SimServer, run: Run, minutes: int, adopted: bool) -> None:
+    """A twin of the trigger made 3 minutes before it is not a candidate; one made a minute before is."""
+    older = sim.state.create_pipeline(PROJECT_B, branch="main", parameters={"triggering-pipeline-id": "p1"})
+    sim.state.backdate_pipeline(older.id, timedelta(minutes=minutes + 1).total_seconds())  # listed after the twin
+    twin = sim.state.create_pipeline(PROJECT_B, branch="main", parameters={"triggering-pipeline-id": "p1"})
+    sim.state.backdate_pipeline(twin.id, timedelta(minutes=minutes).total_seconds())
+    sim.faults.add("POST /project/*/pipeline", "act_then_fail", count=1)
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--parameter", "triggering-pipeline-id=p1",
+                 "--no-verify-start")  # fmt: skip
+    created = sim.state.pipelines_of(PROJECT_B)[0]  # newest first
+    assert created.id not in (twin.id, older.id)
+    if adopted:
+        assert result.code == 0, result.output
+        assert result.stdout == created.id + "\n"
+    else:
+        assert result.code == 3, result.output
+        assert "several recent pipelines match this trigger" in result.stderr
+    assert len(posts(sim)) == 1
 
 
 PROJECT_C = "gh/acme/project-c"

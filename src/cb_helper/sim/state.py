@@ -9,6 +9,7 @@ Users, projects, pipelines, listeners and the request log live here; workflows a
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
@@ -179,6 +180,16 @@ class SimState(WorkflowMoves, JobOutputs):
             pipeline = self._get(self._pipelines, pipeline_id, "pipeline")
             pipeline.state = state
             pipeline.updated_at = now()
+            return copy.deepcopy(pipeline)
+
+    def backdate_pipeline(self, pipeline_id: str, seconds: float) -> Pipeline:
+        """Move a pipeline's creation ``seconds`` into the past, as if it had been triggered that long ago."""
+        if seconds < 0:
+            raise ValueError(f"seconds {seconds!r} is not a number >= 0")
+        with self.lock:
+            pipeline = self._get(self._pipelines, pipeline_id, "pipeline")
+            pipeline.created_at -= _dt.timedelta(seconds=seconds)
+            pipeline.updated_at = min(pipeline.updated_at, pipeline.created_at)
             return copy.deepcopy(pipeline)
 
     def mark_pipeline_errored(self, pipeline_id: str, errors: Iterable[tuple[str, str]]) -> Pipeline:
