@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, LookupFailed, Refused, WaitTimeout
+from cb_helper.errors import ApiError, LookupFailed, NetworkError, Refused, WaitTimeout
 from cb_helper.polling import Poller
 from cb_helper.proof import handoffs_for_hold
 from cb_helper.record import Record
@@ -261,8 +261,8 @@ def approve_job(client: CircleCIClient, workflow: dict[str, Any], job: dict[str,
     try:
         # Approving twice changes nothing (the second answer is 409), so a lost answer may be re-sent.
         client.post(path, retry_safe=True)
-    except (AmbiguousRequest, ApiError) as exc:
-        # The approval may have landed (lost answer) or someone else approved first: look before failing.
+    except (NetworkError, ApiError) as exc:
+        # The approval may have landed (every answer lost) or someone else approved first: look before failing.
         current, _ = find_job(client, str(workflow["id"]), str(job.get("name")))
         if current is not None and current.get("status") == "success":
             log.info("approval of %s confirmed by re-reading the job", job.get("name"))

@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from cb_helper.approve import approve_hold
+from cb_helper.approve import approve_hold, approve_job
 from cb_helper.client import CircleCIClient
+from cb_helper.errors import NetworkError
 from cb_helper.sim import RequestRecord, SimServer
 from cb_helper.sim.server import Exchange
 from tests.helper.conftest import HOLD, PROJECT_A, Run, make_upstream
@@ -439,3 +440,31 @@ def test_waiting_stays_on_the_workflow_asked_for(sim: SimServer, run: Run, narro
         timer.cancel()
     assert result.code == 0, result.output
     assert [r.path for r in approvals(sim)] == [f"/workflow/{asked.workflow_id}/approve/{asked.hold_id}"]
+
+
+def test_an_approval_that_landed_though_every_answer_was_lost_is_approved(
+    sim: SimServer, client: CircleCIClient
+) -> None:
+    """The first try landed (its answer cut short), every re-send was reset: reading the job shows it approved."""
+    upstream = make_upstream(sim)
+    attempts = client.retry.max_attempts
+    sim.faults.add("POST /workflow/*/approve/*", "truncate", count=1)
+    sim.faults.add("POST /workflow/*/approve/*", "drop", count=attempts, after=1)
+    workflow = {"id": upstream.workflow_id}
+    job = {"id": upstream.hold_id, "name": HOLD, "approval_request_id": upstream.hold_id}
+    result = approve_job(client, workflow, job)
+    assert (result.outcome, result.job["status"]) == ("approved", "success")
+    assert len(approvals(sim)) == attempts
+    assert len(sim.state.effects("approve")) == 1
+
+
+def test_an_approval_no_try_delivered_fails_after_reading_the_hold_still_waits(
+    sim: SimServer, client: CircleCIClient
+) -> None:
+    upstream = make_upstream(sim)
+    sim.faults.add("POST /workflow/*/approve/*", "drop", count=client.retry.max_attempts)
+    job = {"id": upstream.hold_id, "name": HOLD, "approval_request_id": upstream.hold_id}
+    with pytest.raises(NetworkError, match="could not connect or lost the connection"):
+        approve_job(client, {"id": upstream.workflow_id}, job)
+    assert sim.state.get_job(upstream.hold_id).status == "on_hold"
+    assert sim.state.effects("approve") == []
