@@ -44,7 +44,11 @@ GROUPS = (
         ("status.py",),
         ("tests/helper/test_status_cli.py", "tests/helper/test_settle.py", "tests/unit/test_links.py"),
     ),
-    Group("trigger", ("trigger.py",), ("tests/helper/test_trigger_cli.py", "tests/helper/test_client.py")),
+    Group(
+        "trigger",
+        ("trigger.py",),
+        ("tests/helper/test_trigger_cli.py", "tests/helper/test_record_cli.py", "tests/helper/test_client.py"),
+    ),
     Group(
         "client",
         ("client.py",),
