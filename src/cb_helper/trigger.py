@@ -117,12 +117,12 @@ def trigger(client: CircleCIClient, request: TriggerRequest) -> TriggerResult:
                 log.warning("the trigger's answer was lost and no pipeline appeared on %s; sent again", request.project)
                 continue
             where = f"{client.base_url}/project/{request.project}/pipeline"
-            outcome = (
-                f"looking for the pipeline it may have created failed ({problem})"
-                if problem
-                else f"no pipeline it could have created was found on {request.project}"
-                + (f" after {attempt} attempts" if absent else "")
-            )
+            if problem:
+                outcome = f"looking for the pipeline it may have created failed ({problem})"
+            elif absent:
+                outcome = f"no pipeline it could have created was found on {request.project} after {attempt} attempts"
+            else:
+                outcome = f"several recent pipelines on {request.project} could be the one it created"
             raise AmbiguousRequest(
                 f"{exc}; {outcome}. {request.project} may already have been triggered: check its recent pipelines "
                 f"(the project's Pipelines page, or GET {where}) before triggering again"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -148,6 +149,19 @@ def test_an_ambiguous_trigger_is_sent_again_only_after_looking_found_nothing(
     log = [(r.method, r.path.split("/")[-1]) for r in sim.state.request_log if r.path != "/me"]
     assert log[0] == log[-1] == ("POST", "pipeline")
     assert log[1:-1] == [("GET", "pipeline")] * client.retry.max_attempts  # every look came back empty
+
+
+def test_a_trigger_sent_again_says_so_after_pausing_between_looks_only(
+    sim: SimServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    sleeps: list[float] = []
+    policy = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.05)
+    client = CircleCIClient(sim.url, Token(sim.token, "T"), retry=policy, sleep=sleeps.append)
+    sim.faults.add("POST /project/*/pipeline", "status", status=502, count=1)
+    trigger(client, TriggerRequest.build(PROJECT_B, branch="main"))
+    assert sleeps == [policy.ceiling(1), policy.ceiling(2)]  # between the three looks, none after the last
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"the trigger's answer was lost and no pipeline appeared on {PROJECT_B}; sent again"]
 
 
 @pytest.mark.parametrize("kind", ["drop", "status"])

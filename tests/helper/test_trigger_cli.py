@@ -258,7 +258,10 @@ def test_recovery_does_not_guess_between_several_matching_pipelines(sim: SimServ
     ids = [p.id for p in sim.state.pipelines_of(PROJECT_B)]
     assert len(ids) == 2
     assert f"cb-helper: several recent pipelines match this trigger ({', '.join(ids)}); not guessing\n" in result.stderr
-    assert f"{PROJECT_B} may already have been triggered: check its recent pipelines" in result.stderr
+    assert (
+        f"; several recent pipelines on {PROJECT_B} could be the one it created. "
+        f"{PROJECT_B} may already have been triggered: check its recent pipelines"
+    ) in result.stderr
     assert len(posts(sim)) == 1
 
 
