@@ -101,6 +101,7 @@ def prepare(group: Group) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "src", where / "src", ignore=ignore)
     shutil.copytree(ROOT / "tests", where / "tests", ignore=ignore)
+    shutil.copytree(ROOT / "docs", where / "docs", ignore=ignore)  # some tests hold the docs to the code
     write_settings(group, where)
     return where
 
@@ -112,6 +113,7 @@ def write_settings(group: Group, where: Path) -> None:
             [
                 "[tool.mutmut]",
                 'source_paths = ["src/cb_helper"]',
+                'also_copy = ["docs"]',
                 f"only_mutate = {_toml_list([f'src/cb_helper/{m}' for m in group.modules])}",
                 f"pytest_add_cli_args_test_selection = {_toml_list(list(group.tests))}",
                 'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist"]',
