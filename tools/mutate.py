@@ -158,6 +158,7 @@ def retest(group: Group, children: int) -> dict[str, str]:
     if not survivors:
         return before
     write_settings(group, where)
+    (where / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)  # which tests reach which function: anew
     for copy in (where / "tests", where / "mutants" / "tests"):
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(ROOT / "tests", copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
