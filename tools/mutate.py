@@ -37,7 +37,12 @@ GROUPS = (
     Group(
         "approve",
         ("approve.py",),
-        ("tests/helper/test_approve_cli.py", "tests/helper/test_record_cli.py", "tests/helper/test_outputs_cli.py"),
+        (
+            "tests/helper/test_approve_cli.py",
+            "tests/helper/test_approve_record.py",
+            "tests/helper/test_record_cli.py",
+            "tests/helper/test_outputs_cli.py",
+        ),
     ),
     Group(
         "status",

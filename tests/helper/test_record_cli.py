@@ -20,9 +20,11 @@ from tests.helper.conftest import HOLD, PROJECT_A, PROJECT_B, Run, finish_downst
 OTHER = "5034460f-c7c4-4c43-9457-de07e2029e7b"
 
 
-def handed_off(sim: SimServer, run: Run, tmp_path: Path, *extra: str) -> tuple[Any, dict[str, Any]]:
+def handed_off(
+    sim: SimServer, run: Run, tmp_path: Path, *extra: str, hold_status: str = "on_hold"
+) -> tuple[Any, dict[str, Any]]:
     """A's hold on hold, B triggered with the record, and the handoff stored as the trigger job's artifact."""
-    upstream = make_upstream(sim)
+    upstream = make_upstream(sim, hold_status=hold_status)
     handoff_file = tmp_path / "handoff.json"
     result = run(
         "trigger",
