@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,10 +13,16 @@ from cb_helper.approve import approve_record
 from cb_helper.client import CircleCIClient
 from cb_helper.errors import Refused, WaitTimeout
 from cb_helper.polling import Poller
-from cb_helper.record import parse_record
+from cb_helper.record import Record, parse_record
 from cb_helper.sim import SimServer
 from tests.helper.conftest import HOLD, PROJECT_A, PROJECT_B, Run
 from tests.helper.test_record_cli import approve_calls, handed_off
+
+
+def record_of(pipeline: Any) -> Record:
+    record = parse_record(pipeline.parameters["circleback"])
+    assert record is not None
+    return record
 
 
 def test_one_step_approve_proves_the_record_then_approves_the_hold(sim: SimServer, run: Run, tmp_path: Path) -> None:
@@ -47,7 +54,7 @@ def test_proving_a_hold_already_approved_reports_it_approved(
     upstream, _ = handed_off(sim, run, tmp_path)
     [b] = sim.state.pipelines_of(PROJECT_B)
     sim.state.approve_job(upstream.workflow_id, upstream.hold_id)
-    record = parse_record(b.parameters["circleback"])
+    record = record_of(b)
     result = approve_record(client, record, downstream_pipeline_id=b.id, dry_run=True)
     assert result.outcome == "already_approved"
     assert len(sim.state.effects("approve", job_id=upstream.hold_id)) == 1
@@ -58,7 +65,7 @@ def test_a_record_naming_a_job_the_workflow_lacks_is_refused(
 ) -> None:
     upstream, _ = handed_off(sim, run, tmp_path)
     [b] = sim.state.pipelines_of(PROJECT_B)
-    record = replace(parse_record(b.parameters["circleback"]), hold="deploy-gate")
+    record = replace(record_of(b), hold="deploy-gate")
     with pytest.raises(Refused) as caught:
         approve_record(client, record, downstream_pipeline_id=b.id)
     assert str(caught.value) == (
@@ -73,7 +80,7 @@ def test_a_record_naming_a_build_job_is_refused(
 ) -> None:
     upstream, _ = handed_off(sim, run, tmp_path)
     [b] = sim.state.pipelines_of(PROJECT_B)
-    record = replace(parse_record(b.parameters["circleback"]), hold="check")
+    record = replace(record_of(b), hold="check")
     with pytest.raises(Refused) as caught:
         approve_record(client, record, downstream_pipeline_id=b.id)
     assert str(caught.value) == (
@@ -96,7 +103,7 @@ def test_a_hold_not_yet_on_hold_is_waited_for_then_approved(
 
     clock = iter(range(0, 1000, 1))
     poller = Poller(timeout=60, interval=1, clock=lambda: float(next(clock)), sleep=release)
-    record = parse_record(b.parameters["circleback"])
+    record = record_of(b)
     result = approve_record(client, record, downstream_pipeline_id=b.id, poller=poller, on_progress=said.append)
     assert result.outcome == "approved"
     assert said == [f"approval job {HOLD!r} is blocked; waiting until it is on hold"]
@@ -111,7 +118,7 @@ def test_a_hold_that_never_gets_on_hold_times_out_approving_nothing(
     waits: list[float] = []
     clock = iter(range(0, 1000, 5))
     poller = Poller(timeout=12, interval=5, clock=lambda: float(next(clock)), sleep=waits.append)
-    record = parse_record(b.parameters["circleback"])
+    record = record_of(b)
     with pytest.raises(WaitTimeout) as caught:
         approve_record(client, record, downstream_pipeline_id=b.id, poller=poller)
     assert str(caught.value) == (
