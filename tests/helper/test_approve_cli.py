@@ -468,3 +468,25 @@ def test_an_approval_no_try_delivered_fails_after_reading_the_hold_still_waits(
         approve_job(client, {"id": upstream.workflow_id}, job)
     assert sim.state.get_job(upstream.hold_id).status == "on_hold"
     assert sim.state.effects("approve") == []
+
+
+def test_the_approval_is_reported_naming_the_workflow_as_far_as_it_was_read(sim: SimServer, run: Run) -> None:
+    """By pipeline the workflows were listed, so the name is known; by workflow id only the jobs were read."""
+    first = make_upstream(sim)
+    by_pipeline = run("approve", "--job-name", HOLD, "--pipeline-id", first.pipeline_id)
+    assert by_pipeline.code == 0, by_pipeline.output
+    assert f"approved {HOLD} in workflow 'build' ({first.workflow_id}) of {PROJECT_A}\n" in by_pipeline.stderr
+    second = make_upstream(sim)
+    by_workflow = run("approve", "--job-name", HOLD, "--workflow-id", second.workflow_id)
+    assert by_workflow.code == 0, by_workflow.output
+    assert f"approved {HOLD} in workflow {second.workflow_id} of {PROJECT_A}\n" in by_workflow.stderr
+
+
+def test_a_build_job_found_through_the_pipeline_is_refused_word_for_word(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim)
+    result = run("approve", "--job-name", "check", "--pipeline-id", upstream.pipeline_id)
+    assert result.code == 3, result.output
+    assert result.stderr.strip().endswith(
+        f"job 'check' in workflow 'build' ({upstream.workflow_id}) is a build job, not an approval job; "
+        "nothing approved"
+    )
