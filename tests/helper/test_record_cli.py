@@ -361,3 +361,39 @@ def test_sweep_never_shows_the_token(sim: SimServer, run: Run, tmp_path: Path) -
     assert f"GET /project/{PROJECT_A}/pipeline" in result.stderr  # every call was logged
     assert "artifacts" in result.stderr  # the handoff was downloaded with the token
     assert sim.token not in result.output
+
+
+@pytest.mark.parametrize(
+    ("hold", "approvals", "what", "listed"),
+    [
+        ("check", (), "a build job, not an approval job,", HOLD),
+        ("wait-for-b", ("a-second-gate",), "no job", f"a-second-gate, {HOLD}"),
+    ],
+)
+def test_a_hold_that_is_no_approval_job_is_named_with_the_approval_jobs_there(
+    sim: SimServer, run: Run, hold: str, approvals: tuple[str, ...], what: str, listed: str
+) -> None:
+    upstream = make_upstream(sim)
+    for name in approvals:
+        sim.state.add_job(upstream.workflow_id, name, type="approval")
+    result = run(
+        "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", upstream.workflow_id,
+        "--hold", hold,
+    )  # fmt: skip
+    assert result.code == 3, result.output
+    assert result.stderr.strip().endswith(
+        f"workflow {upstream.workflow_id} has {what} named {hold!r} (its approval jobs: {listed}); "
+        "nothing triggered. Name the approval job that follows the trigger"
+    )
+    assert sim.state.pipelines_of(PROJECT_B) == []
+
+
+def test_a_workflow_without_approval_jobs_says_none(sim: SimServer, run: Run) -> None:
+    pipeline = sim.state.create_pipeline(PROJECT_A, branch="main")
+    workflow = sim.state.add_workflow(pipeline.id, "build")
+    sim.state.add_job(workflow.id, "trigger", status="running")
+    result = run(
+        "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", workflow.id,
+    )  # fmt: skip
+    assert result.code == 3, result.output
+    assert f"named {HOLD!r} (its approval jobs: none); nothing triggered" in result.stderr
