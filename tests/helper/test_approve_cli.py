@@ -490,3 +490,18 @@ def test_a_build_job_found_through_the_pipeline_is_refused_word_for_word(sim: Si
         f"job 'check' in workflow 'build' ({upstream.workflow_id}) is a build job, not an approval job; "
         "nothing approved"
     )
+
+
+def test_a_pipeline_of_a_project_outside_the_allow_list_is_refused_before_its_jobs_are_read(
+    sim: SimServer, run: Run
+) -> None:
+    upstream = make_upstream(sim)
+    sim.state.clear_request_log()
+    refused = run("approve", "--job-name", HOLD, "--pipeline-id", upstream.pipeline_id, "--allow-project", "gh/x/y")
+    assert refused.code == 3, refused.output
+    assert (
+        f"workflow {upstream.workflow_id} belongs to project {PROJECT_A}, which is not among the allowed projects "
+        "(gh/x/y); nothing approved"
+    ) in refused.stderr
+    assert [r.path for r in sim.state.request_log if r.path.endswith("/job")] == []
+    assert approvals(sim) == []
