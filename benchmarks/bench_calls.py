@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from cb_helper.cli import main
-from cb_helper.record import HANDOFF_ARTIFACT, RECEIPT_ARTIFACT
+from cb_helper.pattern.record import HANDOFF_ARTIFACT, RECEIPT_ARTIFACT
 from cb_helper.sim import SimEvent, SimServer, SimState
 
 A = "gh/bench/project-a"

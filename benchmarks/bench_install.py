@@ -118,7 +118,12 @@ def report(runs: int = 5) -> None:
         )
         cold()
         lib = str(home / ".cb-helper" / f"helper-{helper_version()}" / "lib")
-        imports = [python, "-IS", "-c", f"import sys; sys.path[:0] = [{lib!r}]; import cb_helper.cli, cb_helper.client"]
+        imports = [
+            python,
+            "-IS",
+            "-c",
+            f"import sys; sys.path[:0] = [{lib!r}]; import cb_helper.cli, cb_helper.api.client",
+        ]
         first = _timed(imports, env)
         again = _timed(imports, env)
         print(f"  first command after install imports without bytecode: +{(first - again) * 1000:.0f} ms, once")

@@ -12,9 +12,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from cb_helper.approve import find_job
-from cb_helper.auth import Token
-from cb_helper.client import CircleCIClient
+from cb_helper.api.auth import Token
+from cb_helper.api.client import CircleCIClient
+from cb_helper.pattern.approve import find_job
 from cb_helper.sim import SimServer, SimState
 
 

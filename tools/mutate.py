@@ -36,7 +36,7 @@ class Group:
 GROUPS = (
     Group(
         "approve",
-        ("approve.py",),
+        ("pattern/approve.py",),
         (
             "tests/helper/test_approve_cli.py",
             "tests/helper/test_approve_record.py",
@@ -46,17 +46,17 @@ GROUPS = (
     ),
     Group(
         "status",
-        ("status.py",),
+        ("pattern/status.py",),
         ("tests/helper/test_status_cli.py", "tests/helper/test_settle.py", "tests/unit/test_links.py"),
     ),
     Group(
         "trigger",
-        ("trigger.py",),
+        ("pattern/trigger.py",),
         ("tests/helper/test_trigger_cli.py", "tests/helper/test_record_cli.py", "tests/helper/test_client.py"),
     ),
     Group(
         "client",
-        ("client.py",),
+        ("api/client.py",),
         (
             "tests/helper/test_client.py",
             "tests/helper/test_client_wire.py",
@@ -64,18 +64,18 @@ GROUPS = (
             "tests/unit/test_never_connected.py",
         ),
     ),
-    Group("pages", ("pages.py",), ("tests/helper/test_client.py", "tests/helper/test_client_wire.py")),
-    Group("retry", ("retry.py",), ("tests/unit/test_retry_and_auth.py", "tests/helper/test_client.py")),
+    Group("pages", ("api/pages.py",), ("tests/helper/test_client.py", "tests/helper/test_client_wire.py")),
+    Group("retry", ("api/retry.py",), ("tests/unit/test_retry_and_auth.py", "tests/helper/test_client.py")),
     Group(
         "vocabulary",
-        ("vocabulary.py",),
+        ("api/vocabulary.py",),
         (
             "tests/unit/test_vocabulary.py",
             "tests/helper/test_trigger_cli.py",
             "tests/helper/test_approve_cli.py",
         ),
     ),
-    Group("cancel", ("cancel.py",), ("tests/helper/test_misc_cli.py",)),
+    Group("cancel", ("pattern/cancel.py",), ("tests/helper/test_misc_cli.py",)),
     Group(
         "runner",
         ("rehearse/files.py", "rehearse/timeline.py"),

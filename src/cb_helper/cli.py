@@ -16,6 +16,7 @@ from typing import Optional
 import click
 
 from cb_helper import __version__
+from cb_helper.api.errors import CbError, ExitStatus
 from cb_helper.commands.approve import approve
 from cb_helper.commands.lists import cancel, jobs, workflows
 from cb_helper.commands.options import CONTEXT_SETTINGS
@@ -23,12 +24,11 @@ from cb_helper.commands.outputs import outputs
 from cb_helper.commands.status import status
 from cb_helper.commands.sweep import sweep
 from cb_helper.commands.trigger import trigger
-from cb_helper.errors import CbError, ExitStatus
 
 #: Subcommands that live beside the helper (simulator, runner): ``name -> (module, attribute)``.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "sim": ("cb_helper.sim.cli", "sim"),
-    "rehearse": ("cb_helper.rehearse.cli", "rehearse"),
+    "sim": ("cb_helper.commands.sim", "sim"),
+    "rehearse": ("cb_helper.commands.rehearse", "rehearse"),
 }
 
 

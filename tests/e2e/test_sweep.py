@@ -12,11 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from cb_helper.record import Record
+from cb_helper.api.times import now
+from cb_helper.pattern.record import Record
 from cb_helper.rehearse.examples import set_arguments
 from cb_helper.rehearse.timeline import Event
 from cb_helper.sim import SimServer, SimState
-from cb_helper.times import now
 from tests.e2e.circleback import (
     A,
     B,

@@ -10,10 +10,10 @@ from typing import Any, Callable, Optional
 
 import pytest
 
-from cb_helper.auth import Token
+from cb_helper.api.auth import Token
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.retry import RetryPolicy
 from cb_helper.cli import main
-from cb_helper.client import CircleCIClient
-from cb_helper.retry import RetryPolicy
 from cb_helper.sim import SimServer
 
 SENTINEL = "sentinel-9c1f7e2a-token-value"

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from cb_helper.approve import approve_hold, approve_job
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import NetworkError
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import NetworkError
+from cb_helper.pattern.approve import approve_hold, approve_job
 from cb_helper.sim import RequestRecord, SimServer
 from cb_helper.sim.server import Exchange
 from tests.helper.conftest import HOLD, PROJECT_A, Run, make_upstream

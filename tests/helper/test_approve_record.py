@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from cb_helper.approve import approve_record
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import Refused, WaitTimeout
-from cb_helper.polling import Poller
-from cb_helper.record import Record, parse_record
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import Refused, WaitTimeout
+from cb_helper.api.polling import Poller
+from cb_helper.pattern.approve import approve_record
+from cb_helper.pattern.record import Record, parse_record
 from cb_helper.sim import SimServer
 from tests.helper.conftest import HOLD, PROJECT_A, PROJECT_B, Run
 from tests.helper.test_record_cli import approve_calls, handed_off

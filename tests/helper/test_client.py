@@ -13,10 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cb_helper.approve import find_job
-from cb_helper.auth import Token
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import (
+from cb_helper.api.auth import Token
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import (
     AmbiguousRequest,
     ApiError,
     CbError,
@@ -26,9 +25,10 @@ from cb_helper.errors import (
     Refused,
     Unauthorized,
 )
-from cb_helper.retry import RetryPolicy
+from cb_helper.api.retry import RetryPolicy
+from cb_helper.pattern.approve import find_job
+from cb_helper.pattern.trigger import TriggerRequest, trigger
 from cb_helper.sim import RequestRecord, SimServer
-from cb_helper.trigger import TriggerRequest, trigger
 from tests.helper.conftest import PROJECT_A, PROJECT_B
 
 

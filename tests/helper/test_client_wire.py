@@ -26,10 +26,10 @@ import requests
 import requests.adapters
 
 from cb_helper import __version__
-from cb_helper.auth import Token
-from cb_helper.client import CircleCIClient, normalize_host
-from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, CbError, NetworkError, NotFound, Refused
-from cb_helper.retry import RetryPolicy
+from cb_helper.api.auth import Token
+from cb_helper.api.client import CircleCIClient, normalize_host
+from cb_helper.api.errors import AmbiguousRequest, ApiError, BadInput, CbError, NetworkError, NotFound, Refused
+from cb_helper.api.retry import RetryPolicy
 from cb_helper.sim import SimServer
 from tests.helper.conftest import PROJECT_A
 

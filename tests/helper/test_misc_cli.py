@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from cb_helper.api.tuning import READ_TIMEOUT_ENV as READ
 from cb_helper.sim import SimEvent, SimServer
-from cb_helper.tuning import READ_TIMEOUT_ENV as READ
 from tests.helper.conftest import HOLD, PROJECT_B, SENTINEL, Run, finish_downstream, make_upstream
 
 
@@ -136,7 +136,7 @@ def test_the_token_is_not_an_option(run: Run) -> None:
     assert "No such option" in result.stderr
 
 
-@pytest.mark.parametrize("module", ["requests", "jq", "yaml", "cb_helper.sim", "cb_helper.client"])
+@pytest.mark.parametrize("module", ["requests", "jq", "yaml", "cb_helper.sim", "cb_helper.api.client"])
 def test_version_imports_nothing_heavy(module: str) -> None:
     code = (
         "import sys; from cb_helper.cli import main; rc = main(['--version']); "

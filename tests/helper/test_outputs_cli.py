@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from cb_helper import findings
-from cb_helper.outputs import MAX_OUTPUTS, MAX_OUTPUTS_BYTES, env_text, parse_outputs, read_outputs
-from cb_helper.record import RECEIPT_ARTIFACT
+from cb_helper.pattern import findings
+from cb_helper.pattern.outputs import MAX_OUTPUTS, MAX_OUTPUTS_BYTES, env_text, parse_outputs, read_outputs
+from cb_helper.pattern.record import RECEIPT_ARTIFACT
 from cb_helper.sim import SimServer
 from tests.helper.conftest import PROJECT_B, Run, finish_downstream
 from tests.helper.test_record_cli import handed_off

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from cb_helper.errors import BadInput
-from cb_helper.record import HANDOFF_ARTIFACT, RECEIPT_ARTIFACT, Record, parse_handoff, parse_record
+from cb_helper.api.errors import BadInput
+from cb_helper.api.times import format_time, now
+from cb_helper.pattern.record import HANDOFF_ARTIFACT, RECEIPT_ARTIFACT, Record, parse_handoff, parse_record
 from cb_helper.sim import SimServer
-from cb_helper.times import format_time, now
 from tests.helper.conftest import HOLD, PROJECT_A, PROJECT_B, Run, finish_downstream, make_upstream
 
 OTHER = "5034460f-c7c4-4c43-9457-de07e2029e7b"

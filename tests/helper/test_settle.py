@@ -11,11 +11,11 @@ from typing import Callable, Optional
 
 import pytest
 
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, NetworkError, NotFound
-from cb_helper.polling import Poller
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import AmbiguousRequest, ApiError, NetworkError, NotFound
+from cb_helper.api.polling import Poller
+from cb_helper.pattern.status import Verdict, read_verdict, settle, transient
 from cb_helper.sim import SimServer
-from cb_helper.status import Verdict, read_verdict, settle, transient
 from tests.helper.conftest import PROJECT_B, finish_downstream
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cb_helper.retry import RetryPolicy
+from cb_helper.api.retry import RetryPolicy
 from cb_helper.sim import SimServer
 from tests.helper.conftest import PROJECT_B, Run, finish_downstream
 

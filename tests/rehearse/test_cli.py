@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cb_helper.api.errors import BadInput
 from cb_helper.cli import main
-from cb_helper.errors import BadInput
-from cb_helper.rehearse.cli import read_env_file
+from cb_helper.commands.rehearse import read_env_file
 from tests.rehearse.helpers import write_project
 
 CONFIG = """
@@ -140,7 +140,7 @@ workflows:
 def test_the_installed_orb_is_used_by_name(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cb_helper.rehearse import cli as rehearse_cli
+    from cb_helper.commands import rehearse as rehearse_cli
 
     missing = tmp_path / "none" / "circleback.yml"
     monkeypatch.setattr(rehearse_cli, "PACKAGED_ORB", missing)

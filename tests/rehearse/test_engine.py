@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
 from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
 from cb_helper.rehearse.errors import ConfigError
 from tests.rehearse.helpers import write_project

@@ -9,7 +9,7 @@ from typing import Optional
 
 import pytest
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
 from cb_helper.sim import SimEvent, SimState
 from cb_helper.sim.derive import workflow_status
 from cb_helper.sim.model import Job, Pipeline

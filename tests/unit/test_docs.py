@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cb_helper.errors import ExitStatus
-from cb_helper.vocabulary import WORKFLOW_CANCELED, WORKFLOW_FAILED
+from cb_helper.api.errors import ExitStatus
+from cb_helper.api.vocabulary import WORKFLOW_CANCELED, WORKFLOW_FAILED
 from tools.cli_docs import CORE, TARGET, render
 
 ROOT = Path(__file__).resolve().parents[2]

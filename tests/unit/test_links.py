@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cb_helper.status import job_url, oldest_first, pipeline_url, workflow_url
+from cb_helper.pattern.status import job_url, oldest_first, pipeline_url, workflow_url
 
 WF = "5034460f-c7c4-4c43-9457-de07e2029e7b"
 

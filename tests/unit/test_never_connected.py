@@ -10,7 +10,7 @@ import requests
 import urllib3.exceptions as u3
 from urllib3.connection import HTTPConnection
 
-from cb_helper.client import _never_connected
+from cb_helper.api.client import _never_connected
 
 CONN = HTTPConnection("127.0.0.1", 1)
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cb_helper.auth import Token, read_token
-from cb_helper.errors import BadInput, ConfigurationError
-from cb_helper.polling import Poller
-from cb_helper.retry import RetryPolicy, parse_retry_after
+from cb_helper.api.auth import Token, read_token
+from cb_helper.api.errors import BadInput, ConfigurationError
+from cb_helper.api.polling import Poller
+from cb_helper.api.retry import RetryPolicy, parse_retry_after
 
 SENTINEL = "sentinel-token-5f2c9b1e"
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cb_helper.errors import BadInput, ExitStatus
-from cb_helper.vocabulary import (
+from cb_helper.api.errors import BadInput, ExitStatus
+from cb_helper.api.vocabulary import (
     MAX_PARAMETER_KEY_LENGTH,
     MAX_PARAMETER_VALUE_LENGTH,
     MAX_PARAMETERS,

@@ -20,8 +20,9 @@ PACKAGE_DIR = REPO_ROOT / "src" / "cb_helper"
 REQUIREMENTS = REPO_ROOT / "orb" / "helper-requirements.txt"
 BUNDLE_PATH = "scripts/helper_bundle.sh"
 INSTALLER_PATH = "scripts/install_helper.sh"
-#: Subpackages that stay out of the bundle.
+#: Subpackages that stay out of the bundle, and the commands that only run them.
 EXCLUDED = ("sim", "rehearse")
+EXCLUDED_FILES = frozenset({"commands/sim.py", "commands/rehearse.py"})
 #: Pinned packages the bundled helper never imports: only the simulator and the runner, left out, use them.
 UNBUNDLED_PACKAGES = frozenset({"pyyaml"})
 #: Pinned packages installed only on request (install_helper's ``jq``): no orb step uses ``--jq``.
@@ -49,6 +50,8 @@ def bundled_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
     for path in sorted(package_dir.rglob("*")):
         relative = path.relative_to(package_dir)
         if not path.is_file() or "__pycache__" in relative.parts or relative.parts[0] in EXCLUDED:
+            continue
+        if relative.as_posix() in EXCLUDED_FILES:
             continue
         if path.suffix == ".py" or path.name == "py.typed":
             files.append(path.relative_to(package_dir.parent))

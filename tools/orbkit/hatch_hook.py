@@ -15,7 +15,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-#: Where the packed orb lands inside the wheel; ``cb_helper.rehearse.cli`` reads it from there.
+#: Where the packed orb lands inside the wheel; ``cb_helper.commands.rehearse`` reads it from there.
 WHEEL_PATH = "cb_helper/orb/circleback.yml"
 
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from cb_helper.api.tuning import READ_TIMEOUT_ENV
 from cb_helper.rehearse.engine import Rehearsal
 from cb_helper.rehearse.jobenv import helper_path
 from cb_helper.rehearse.timeline import RehearsalResult
 from cb_helper.sim import SimServer, SimState
 from cb_helper.sim.chaos import shape
-from cb_helper.tuning import READ_TIMEOUT_ENV
 from tools.soak.invariants import Evidence, check
 from tools.soak.projects import Scenario, write
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
+from cb_helper.api.errors import BadInput
 from cb_helper.commands.options import (
     CONTEXT_SETTINGS,
     Progress,
@@ -16,10 +17,9 @@ from cb_helper.commands.options import (
     positive,
     prepare_output_file,
 )
-from cb_helper.errors import BadInput
 
 if TYPE_CHECKING:
-    from cb_helper.approve import ApprovalResult
+    from cb_helper.pattern.approve import ApprovalResult
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -102,12 +102,12 @@ def approve(
     \b
         cb-helper approve --upstream "$CIRCLEBACK" --downstream-pipeline-id "$CIRCLE_PIPELINE_ID"
     """
-    from cb_helper import approve as circle_back
-    from cb_helper import receipt as receipts
-    from cb_helper.polling import Poller
-    from cb_helper.record import parse_record
-    from cb_helper.render import to_json
-    from cb_helper.vocabulary import ProjectSlug
+    from cb_helper.api.polling import Poller
+    from cb_helper.api.vocabulary import ProjectSlug
+    from cb_helper.pattern import approve as circle_back
+    from cb_helper.pattern import receipt as receipts
+    from cb_helper.pattern.record import parse_record
+    from cb_helper.pattern.render import to_json
 
     legacy = [v for v in (job_name, workflow_id, pipeline_id, workflow_name) if v is not None]
     modes = sum(1 for given in (upstream is not None, from_receipt is not None, bool(legacy)) if given)
@@ -203,7 +203,7 @@ def _outputs_for_receipt(path: Optional[str]) -> Optional[dict[str, Any]]:
     """B's validated outputs (also written beside the receipt); a problem is one warning, never a failure."""
     if path is None:
         return None
-    from cb_helper.outputs import read_outputs
+    from cb_helper.pattern.outputs import read_outputs
 
     outputs = read_outputs(path)
     if outputs.error is not None:
@@ -212,8 +212,8 @@ def _outputs_for_receipt(path: Optional[str]) -> Optional[dict[str, Any]]:
 
 
 def _report_approval(result: ApprovalResult, as_json: bool) -> None:
-    from cb_helper.approve import describe
-    from cb_helper.render import to_json
+    from cb_helper.pattern.approve import describe
+    from cb_helper.pattern.render import to_json
 
     workflow, job_name = result.workflow, result.job.get("name")
     where = f"{describe(workflow)} of {workflow.get('project_slug')}"

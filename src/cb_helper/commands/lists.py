@@ -45,7 +45,7 @@ def jobs(workflow_id: str, jq_expr: Optional[str], host: str, token_env: str) ->
 @api_options
 def cancel(pipeline_id: str, host: str, token_env: str) -> None:
     """Cancel every workflow of a pipeline that has not finished; print the ids it canceled."""
-    from cb_helper.cancel import cancel_pipeline
+    from cb_helper.pattern.cancel import cancel_pipeline
 
     pid = parse_id(pipeline_id, "--pipeline-id")
     client = make_client(host, token_env)
@@ -56,7 +56,7 @@ def cancel(pipeline_id: str, host: str, token_env: str) -> None:
 
 
 def _print_list(path: str, jq_expr: Optional[str], host: str, token_env: str) -> None:
-    from cb_helper.render import compile_jq, jq_lines, to_json
+    from cb_helper.pattern.render import compile_jq, jq_lines, to_json
 
     program = compile_jq(jq_expr) if jq_expr is not None else None
     client = make_client(host, token_env)

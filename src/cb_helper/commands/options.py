@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import click
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
 
 if TYPE_CHECKING:
-    from cb_helper.client import CircleCIClient
+    from cb_helper.api.client import CircleCIClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,9 +47,9 @@ def json_option(func: F) -> F:
 
 def make_client(host: str, token_env: str) -> CircleCIClient:
     """Validate host and token (exit 2 when wrong), then build the client. No request is sent here."""
-    from cb_helper.auth import read_token
-    from cb_helper.client import CircleCIClient, normalize_host
-    from cb_helper.tuning import timeouts
+    from cb_helper.api.auth import read_token
+    from cb_helper.api.client import CircleCIClient, normalize_host
+    from cb_helper.api.tuning import timeouts
 
     normalize_host(host)
     token = read_token(token_env)
@@ -89,7 +89,7 @@ class Progress:
 
 def parse_id(value: str, option: str) -> str:
     """``value`` as a canonical UUID, or a one-line error naming ``option``."""
-    from cb_helper.vocabulary import parse_uuid
+    from cb_helper.api.vocabulary import parse_uuid
 
     return parse_uuid(value, option)
 

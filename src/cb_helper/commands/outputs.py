@@ -6,8 +6,8 @@ from typing import Optional
 
 import click
 
+from cb_helper.api.errors import BadInput, LookupFailed
 from cb_helper.commands.options import CONTEXT_SETTINGS, api_options, make_client
-from cb_helper.errors import BadInput, LookupFailed
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -45,13 +45,13 @@ def outputs(
     \b
         cb-helper outputs --handoff-file /tmp/circleback/pipeline-id.handoff.json --format env
     """
-    from cb_helper.outputs import check_prefix, env_text
-    from cb_helper.record import read_handoff
-    from cb_helper.release import find_receipt
-    from cb_helper.render import to_json
-    from cb_helper.report_back import outputs_of
-    from cb_helper.status import read_verdict
-    from cb_helper.vocabulary import parse_uuid
+    from cb_helper.api.vocabulary import parse_uuid
+    from cb_helper.pattern.outputs import check_prefix, env_text
+    from cb_helper.pattern.record import read_handoff
+    from cb_helper.pattern.release import find_receipt
+    from cb_helper.pattern.render import to_json
+    from cb_helper.pattern.report_back import outputs_of
+    from cb_helper.pattern.status import read_verdict
 
     if (pipeline_id is None) == (handoff_file is None):
         raise BadInput("give exactly one of --pipeline-id and --handoff-file")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 import click
 
+from cb_helper.api.errors import BadInput, ExitStatus, WaitTimeout
 from cb_helper.commands.options import (
     CONTEXT_SETTINGS,
     Progress,
@@ -20,14 +21,13 @@ from cb_helper.commands.options import (
     prepare_output_file,
     read_pipeline_id,
 )
-from cb_helper.errors import BadInput, ExitStatus, WaitTimeout
 
 if TYPE_CHECKING:
-    from cb_helper.client import CircleCIClient
-    from cb_helper.polling import Poller
-    from cb_helper.record import Handoff
-    from cb_helper.release import Release
-    from cb_helper.status import Verdict
+    from cb_helper.api.client import CircleCIClient
+    from cb_helper.api.polling import Poller
+    from cb_helper.pattern.record import Handoff
+    from cb_helper.pattern.release import Release
+    from cb_helper.pattern.status import Verdict
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -88,14 +88,14 @@ def status(
     \b
         cb-helper status --handoff-file workspace/handoff.json --wait --timeout 3600
     """
-    from cb_helper.outputs import check_prefix
-    from cb_helper.polling import Poller
-    from cb_helper.record import read_handoff
-    from cb_helper.release import find_receipt, never_started
-    from cb_helper.render import progress_line, to_json, verdict_lines
-    from cb_helper.report_back import deliver
-    from cb_helper.status import settle
-    from cb_helper.times import now
+    from cb_helper.api.polling import Poller
+    from cb_helper.api.times import now
+    from cb_helper.pattern.outputs import check_prefix
+    from cb_helper.pattern.record import read_handoff
+    from cb_helper.pattern.release import find_receipt, never_started
+    from cb_helper.pattern.render import progress_line, to_json, verdict_lines
+    from cb_helper.pattern.report_back import deliver
+    from cb_helper.pattern.status import settle
 
     handoff = None
     if handoff_file is not None:
@@ -164,10 +164,10 @@ def status(
 
 def _explained(client: CircleCIClient, verdict: Verdict, handoff: Handoff, poller: Optional[Poller]) -> Release:
     """Why A was released; while waiting, a look that failed for a passing reason is tried again."""
-    from cb_helper.errors import ApiError, NetworkError
-    from cb_helper.release import explain
-    from cb_helper.status import transient
-    from cb_helper.times import now
+    from cb_helper.api.errors import ApiError, NetworkError
+    from cb_helper.api.times import now
+    from cb_helper.pattern.release import explain
+    from cb_helper.pattern.status import transient
 
     while True:
         try:

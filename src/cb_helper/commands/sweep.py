@@ -1,4 +1,4 @@
-"""``cb-helper sweep``: the command line of :mod:`cb_helper.sweep` (imported only when the command runs)."""
+"""``cb-helper sweep``: the command line of :mod:`cb_helper.pattern.sweep` (imported only when the command runs)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cb_helper.api.errors import CbError
 from cb_helper.commands.options import CONTEXT_SETTINGS, api_options, json_option, make_client
-from cb_helper.errors import CbError
 
 if TYPE_CHECKING:
-    from cb_helper.sweep import Finding
+    from cb_helper.pattern.sweep import Finding
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -61,11 +61,11 @@ def sweep(
     \b
         cb-helper sweep --project gh/acme/project-a --since 2d --grace 10m --cancel-orphans
     """
-    from cb_helper.render import to_json
-    from cb_helper.sweep import SweepOptions
-    from cb_helper.sweep import sweep as run_sweep
-    from cb_helper.times import format_time, now, parse_duration
-    from cb_helper.vocabulary import ProjectSlug
+    from cb_helper.api.times import format_time, now, parse_duration
+    from cb_helper.api.vocabulary import ProjectSlug
+    from cb_helper.pattern.render import to_json
+    from cb_helper.pattern.sweep import SweepOptions
+    from cb_helper.pattern.sweep import sweep as run_sweep
 
     slugs = [str(ProjectSlug.parse(slug)) for slug in projects]
     options = SweepOptions(

@@ -6,6 +6,7 @@ from typing import Optional
 
 import click
 
+from cb_helper.api.errors import BadInput
 from cb_helper.commands.options import (
     CONTEXT_SETTINGS,
     DEFAULT_DEADLINE,
@@ -17,7 +18,6 @@ from cb_helper.commands.options import (
     positive,
     prepare_output_file,
 )
-from cb_helper.errors import BadInput
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -97,13 +97,13 @@ def trigger(
         cb-helper trigger --project gh/acme/api --branch main --upstream-workflow-id "$CIRCLE_WORKFLOW_ID" \\
           --hold wait-for-triggered-pipeline --handoff-file handoff.json
     """
-    from cb_helper.polling import Poller
-    from cb_helper.record import Handoff
-    from cb_helper.render import to_json
-    from cb_helper.times import parse_duration
-    from cb_helper.trigger import TriggerRequest, upstream_record, verify_started
-    from cb_helper.trigger import trigger as send_trigger
-    from cb_helper.vocabulary import merge_parameters
+    from cb_helper.api.polling import Poller
+    from cb_helper.api.times import parse_duration
+    from cb_helper.api.vocabulary import merge_parameters
+    from cb_helper.pattern.record import Handoff
+    from cb_helper.pattern.render import to_json
+    from cb_helper.pattern.trigger import TriggerRequest, upstream_record, verify_started
+    from cb_helper.pattern.trigger import trigger as send_trigger
 
     merged = merge_parameters(parameters, parameters_json)
     upstream = (upstream_workflow_id or "").strip() or None
@@ -147,7 +147,7 @@ def trigger(
         names = ", ".join(f"{w.get('name')} ({w.get('status')})" for w in result.workflows)
         click.echo(f"pipeline {result.id} started: {names}", err=True)
     if as_json:
-        from cb_helper.status import pipeline_url
+        from cb_helper.pattern.status import pipeline_url
 
         pipeline = result.pipeline
         data = {key: pipeline.get(key) for key in ("id", "number", "state", "created_at")}

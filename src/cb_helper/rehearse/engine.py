@@ -18,7 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Optional, Union
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
+from cb_helper.api.vocabulary import JOB_TERMINAL, ProjectSlug
 from cb_helper.rehearse.errors import ConfigError, ConfigFetchError
 from cb_helper.rehearse.pipelines import PipelineRun, Planner, WorkflowRun
 from cb_helper.rehearse.project import OrbSource
@@ -26,7 +27,6 @@ from cb_helper.rehearse.runs import JobRunner
 from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import Event, RehearsalResult
 from cb_helper.sim import SimEvent, SimServer, SimState
-from cb_helper.vocabulary import JOB_TERMINAL, ProjectSlug
 
 __all__ = ["ProjectInput", "ProjectSpec", "Rehearsal"]
 

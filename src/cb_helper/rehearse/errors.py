@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
 
 
 class ConfigError(BadInput):

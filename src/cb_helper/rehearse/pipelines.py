@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
 from cb_helper.rehearse.compiler import Values
 from cb_helper.rehearse.errors import ConfigFetchError
 from cb_helper.rehearse.execution import StepResult

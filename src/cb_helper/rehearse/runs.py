@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
+from cb_helper.api.vocabulary import JOB_FAILED, JOB_TERMINAL, WORKFLOW_TERMINAL
 from cb_helper.rehearse.execution import JobOutcome, JobSetup, StepResult, run_job
 from cb_helper.rehearse.files import WRITE_LOCK, TestCase, Workspace
 from cb_helper.rehearse.jobenv import build_environment, circleci_variables
@@ -20,7 +21,6 @@ from cb_helper.rehearse.plan import JobPlan, WorkflowPlan
 from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import Event
 from cb_helper.sim import SimState
-from cb_helper.vocabulary import JOB_FAILED, JOB_TERMINAL, WORKFLOW_TERMINAL
 
 if TYPE_CHECKING:
     from cb_helper.sim.model import Pipeline

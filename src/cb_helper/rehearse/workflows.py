@@ -7,13 +7,13 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any, Optional
 
+from cb_helper.api.vocabulary import REQUIRES_STATUSES
 from cb_helper.rehearse.compiler import Values, compile_job
 from cb_helper.rehearse.errors import ConfigError
 from cb_helper.rehearse.logic import evaluate
 from cb_helper.rehearse.plan import JobPlan, PipelinePlan, WorkflowPlan
 from cb_helper.rehearse.project import ProjectConfig
 from cb_helper.rehearse.templating import substitute
-from cb_helper.vocabulary import REQUIRES_STATUSES
 
 _WORKFLOW_KEYS = frozenset({"jobs", "when", "unless", "triggers"})
 _INVOCATION_KEYS = frozenset({"requires", "context", "filters", "type", "name", "pre-steps", "post-steps"})

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
+from cb_helper.api.vocabulary import WORKFLOW_TERMINAL, check_parameter_limits, is_uuid
 from cb_helper.sim.answer import UNEXPECTED_BODY, Refusal
 from cb_helper.sim.model import Job, Project, Workflow
-from cb_helper.vocabulary import WORKFLOW_TERMINAL, check_parameter_limits, is_uuid
 
 #: Invented: the legacy trigger does not serve GitHub App / GitLab / Bitbucket DC (``circleci/``) slugs.
 LEGACY_UNSUPPORTED = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cb_helper.vocabulary import JOB_FAILED, JOB_PENDING, JOB_STATUSES, JOB_TERMINAL
+from cb_helper.api.vocabulary import JOB_FAILED, JOB_PENDING, JOB_STATUSES, JOB_TERMINAL
 
 _ACTIVE = frozenset({"running", "queued", "not_running"})
 

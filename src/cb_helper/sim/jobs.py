@@ -10,10 +10,10 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Optional
 
+from cb_helper.api.vocabulary import JOB_TERMINAL, JOB_TYPES, REQUIRES_STATUSES
 from cb_helper.sim import derive
 from cb_helper.sim.model import Job, SimEvent, Workflow, now
 from cb_helper.sim.store import Store, new_id
-from cb_helper.vocabulary import JOB_TERMINAL, JOB_TYPES, REQUIRES_STATUSES
 
 
 class ApprovalRefused(ValueError):

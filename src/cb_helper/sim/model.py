@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from cb_helper.vocabulary import REQUIRES_STATUSES
+from cb_helper.api.vocabulary import REQUIRES_STATUSES
 
 
 def now() -> _dt.datetime:

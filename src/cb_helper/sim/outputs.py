@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Optional, Union
 from urllib.parse import quote
 
+from cb_helper.api.vocabulary import slug_key
 from cb_helper.sim.model import Artifact, StoredArtifact, TestResult
 from cb_helper.sim.store import Store, T
-from cb_helper.vocabulary import slug_key
 
 #: Where CircleCI serves artifacts from; the URLs a running simulator lists point at itself instead.
 ARTIFACT_HOST = "https://output.circle-artifacts.com"

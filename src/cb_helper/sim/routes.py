@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 from urllib.parse import unquote
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
+from cb_helper.api.vocabulary import RUN_PROVIDERS, ProjectSlug, is_uuid
 from cb_helper.sim import bodies as body_rules
 from cb_helper.sim.answer import Answer, Refusal, error
 from cb_helper.sim.model import (
@@ -28,7 +29,6 @@ from cb_helper.sim.model import (
 )
 from cb_helper.sim.paging import Fetch, StalePageToken
 from cb_helper.sim.state import ApprovalRefused, SimState
-from cb_helper.vocabulary import RUN_PROVIDERS, ProjectSlug, is_uuid
 
 API_PREFIX = "/api/v2"
 

@@ -11,6 +11,7 @@ import threading
 import uuid
 from typing import Callable, Optional, TypeVar
 
+from cb_helper.api.vocabulary import same_project, slug_key
 from cb_helper.sim.effects import Effect
 from cb_helper.sim.model import (
     Job,
@@ -25,7 +26,6 @@ from cb_helper.sim.model import (
     now,
 )
 from cb_helper.sim.paging import PageTokens
-from cb_helper.vocabulary import same_project, slug_key
 
 Listener = Callable[[SimEvent], None]
 T = TypeVar("T")

@@ -10,9 +10,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import NotFound
-from cb_helper.status import Verdict, job_url
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import NotFound
+from cb_helper.pattern.status import Verdict, job_url
 
 #: The most failing tests of B that are collected (for the JUnit file and JSON); reading stops there.
 MAX_FAILURES = 1000

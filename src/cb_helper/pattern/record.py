@@ -6,7 +6,7 @@ record plus the id of the B pipeline it created) as an artifact at :data:`HANDOF
 so that B can prove a record before approving, and the sweeper can find held workflows without A's workspace.
 
 A record arriving as a parameter is a claim: :func:`parse_record` only checks its shape. The proof is in
-:mod:`cb_helper.proof`.
+:mod:`cb_helper.pattern.proof`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
-from cb_helper.errors import BadInput
-from cb_helper.times import format_time, parse_time
-from cb_helper.vocabulary import MAX_PARAMETER_VALUE_LENGTH, ProjectSlug, is_uuid
+from cb_helper.api.errors import BadInput
+from cb_helper.api.times import format_time, parse_time
+from cb_helper.api.vocabulary import MAX_PARAMETER_VALUE_LENGTH, ProjectSlug, is_uuid
 
 RECORD_VERSION = 1
 #: The pipeline parameter B declares for the record.

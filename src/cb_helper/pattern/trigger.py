@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, Refused, WaitTimeout
-from cb_helper.polling import Poller
-from cb_helper.record import Record
-from cb_helper.times import now, parse_time
-from cb_helper.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, Refused, WaitTimeout
+from cb_helper.api.polling import Poller
+from cb_helper.api.times import now, parse_time
+from cb_helper.api.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid
+from cb_helper.pattern.record import Record
 
 log = logging.getLogger("cb_helper")
 

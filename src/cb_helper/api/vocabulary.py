@@ -1,7 +1,7 @@
 """CircleCI's vocabulary, defined once: statuses, slugs, ids and pipeline-parameter rules.
 
 Imported by the helper, the simulator and the runner alike. Pure data and pure functions; no I/O.
-Validation functions raise :class:`~cb_helper.errors.BadInput` with a one-line message that names
+Validation functions raise :class:`~cb_helper.api.errors.BadInput` with a one-line message that names
 the value and what was expected.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
 
 # --- pipelines -------------------------------------------------------------------------------------
 

@@ -5,21 +5,28 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional, Protocol
 
-from cb_helper.errors import ApiError, CbError, NotFound
-
-if TYPE_CHECKING:
-    from cb_helper.client import CircleCIClient
+from cb_helper.api.errors import ApiError, CbError, NotFound
+from cb_helper.api.retry import RetryPolicy
 
 log = logging.getLogger("cb_helper.http")
+
+
+class PagedSource(Protocol):
+    """What pagination needs of a client (:class:`cb_helper.api.client.CircleCIClient` is one)."""
+
+    max_pages: int
+    retry: RetryPolicy
+
+    def get(self, path: str, params: Optional[Mapping[str, str]] = None) -> Any: ...
 
 
 class _StalePageToken(Exception):
     """A page token answered 404: the list must be read again from its first page."""
 
 
-def paginate(client: CircleCIClient, path: str, params: Optional[Mapping[str, str]] = None) -> Iterator[dict[str, Any]]:
+def paginate(client: PagedSource, path: str, params: Optional[Mapping[str, str]] = None) -> Iterator[dict[str, Any]]:
     """Yield every item of a list endpoint, page by page, lazily.
 
     Follows ``next_page_token`` with the ``page-token`` query parameter until it is null; refuses a token the
@@ -41,7 +48,7 @@ def paginate(client: CircleCIClient, path: str, params: Optional[Mapping[str, st
 
 
 def _pages(
-    client: CircleCIClient, path: str, params: Optional[Mapping[str, str]], yielded: set[str]
+    client: PagedSource, path: str, params: Optional[Mapping[str, str]], yielded: set[str]
 ) -> Iterator[dict[str, Any]]:
     seen: set[str] = set()
     page_token: Optional[str] = None

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
 _UNITS = (86400, 3600, 60, 1)

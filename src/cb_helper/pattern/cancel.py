@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cb_helper.client import CircleCIClient
-from cb_helper.vocabulary import WORKFLOW_TERMINAL
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.vocabulary import WORKFLOW_TERMINAL
 
 
 def cancel_pipeline(client: CircleCIClient, pipeline_id: str) -> list[dict[str, Any]]:

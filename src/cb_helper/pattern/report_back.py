@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from cb_helper.client import CircleCIClient
-from cb_helper.findings import Findings, collect, junit_xml, summary_lines
-from cb_helper.outputs import Outputs, values_from, write_outputs
-from cb_helper.status import Verdict
+from cb_helper.api.client import CircleCIClient
+from cb_helper.pattern.findings import Findings, collect, junit_xml, summary_lines
+from cb_helper.pattern.outputs import Outputs, values_from, write_outputs
+from cb_helper.pattern.status import Verdict
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Anyone who may trigger B can pass B any record, and the token in B's context may approve holds that person could
 not. So a record is believed only when a job that A's hold requires stored a handoff (an artifact at
-:data:`~cb_helper.record.HANDOFF_ARTIFACT`) carrying that very record and naming B's own pipeline. The sweeper
+:data:`~cb_helper.pattern.record.HANDOFF_ARTIFACT`) carrying that very record and naming B's own pipeline. The sweeper
 uses the same reading to find holds that a record names, without A's workspace.
 """
 
@@ -12,9 +12,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Optional
 
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import BadInput, NotFound
-from cb_helper.record import HANDOFF_ARTIFACT, Handoff, parse_handoff
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import BadInput, NotFound
+from cb_helper.pattern.record import HANDOFF_ARTIFACT, Handoff, parse_handoff
 
 log = logging.getLogger("cb_helper")
 

@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from cb_helper.approve import approve_job
-from cb_helper.cancel import cancel_pipeline
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import CbError
-from cb_helper.proof import handoffs_for_hold
-from cb_helper.record import Handoff
-from cb_helper.status import read_verdict
-from cb_helper.times import format_duration, format_time, parse_time
-from cb_helper.vocabulary import WORKFLOW_TERMINAL
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import CbError
+from cb_helper.api.times import format_duration, format_time, parse_time
+from cb_helper.api.vocabulary import WORKFLOW_TERMINAL
+from cb_helper.pattern.approve import approve_job
+from cb_helper.pattern.cancel import cancel_pipeline
+from cb_helper.pattern.proof import handoffs_for_hold
+from cb_helper.pattern.record import Handoff
+from cb_helper.pattern.status import read_verdict
 
 log = logging.getLogger("cb_helper")
 

@@ -1,7 +1,7 @@
 """The circle-back's receipt: what B proved and did, written before A is released.
 
 The orb's circle-back proves the record in one step (``approve --prove-only --receipt``), stores the receipt as the
-artifact :data:`~cb_helper.record.RECEIPT_ARTIFACT`, then approves from it (``approve --from-receipt``), so A's
+artifact :data:`~cb_helper.pattern.record.RECEIPT_ARTIFACT`, then approves from it (``approve --from-receipt``), so A's
 check finds the receipt among B's artifacts once it is released and can tell that B circled back.
 """
 
@@ -12,12 +12,12 @@ import logging
 from pathlib import Path
 from typing import Any, Optional
 
-from cb_helper.approve import ApprovalResult, approve_job
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import BadInput
-from cb_helper.record import RECORD_VERSION, Record
-from cb_helper.times import format_time, now
-from cb_helper.vocabulary import is_uuid
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import BadInput
+from cb_helper.api.times import format_time, now
+from cb_helper.api.vocabulary import is_uuid
+from cb_helper.pattern.approve import ApprovalResult, approve_job
+from cb_helper.pattern.record import RECORD_VERSION, Record
 
 log = logging.getLogger("cb_helper")
 
@@ -31,8 +31,8 @@ def write_receipt(
 ) -> None:
     """What this circle-back proved and did, for the next step and (stored as an artifact) for A's check.
 
-    ``outputs`` (see :mod:`cb_helper.outputs`) travels in the receipt, so A reads B's values with its verdict; the
-    values are also written beside it as ``outputs.json`` (stored as ``circleback/outputs.json``).
+    ``outputs`` (see :mod:`cb_helper.pattern.outputs`) travels in the receipt, so A reads B's values with its
+    verdict; the values are also written beside it as ``outputs.json`` (stored as ``circleback/outputs.json``).
     """
     data: dict[str, Any] = {"v": RECORD_VERSION, "written_at": format_time(now())}
     if outputs is not None:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Optional
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
 
 CONNECT_TIMEOUT_ENV = "CB_HELPER_CONNECT_TIMEOUT"
 READ_TIMEOUT_ENV = "CB_HELPER_READ_TIMEOUT"

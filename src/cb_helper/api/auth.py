@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Optional
 
-from cb_helper.errors import BadInput, ConfigurationError
+from cb_helper.api.errors import BadInput, ConfigurationError
 
 DEFAULT_TOKEN_ENV = "CIRCLE_TOKEN"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

@@ -16,13 +16,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import ApiError, LookupFailed, NetworkError, Refused, WaitTimeout
-from cb_helper.polling import Poller
-from cb_helper.proof import handoffs_for_hold
-from cb_helper.record import Record
-from cb_helper.status import oldest_first
-from cb_helper.vocabulary import JOB_PENDING, same_project
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import ApiError, LookupFailed, NetworkError, Refused, WaitTimeout
+from cb_helper.api.polling import Poller
+from cb_helper.api.vocabulary import JOB_PENDING, same_project
+from cb_helper.pattern.proof import handoffs_for_hold
+from cb_helper.pattern.record import Record
+from cb_helper.pattern.status import oldest_first
 
 log = logging.getLogger("cb_helper")
 

@@ -149,8 +149,8 @@ def as_text(value: Value) -> str:
 
 
 def check_prefix(prefix: str) -> str:
-    """The environment prefix, or :class:`~cb_helper.errors.BadInput` when it cannot start a variable name."""
-    from cb_helper.errors import BadInput
+    """The environment prefix, or :class:`~cb_helper.api.errors.BadInput` when it cannot start a variable name."""
+    from cb_helper.api.errors import BadInput
 
     if prefix and not _KEY.match(prefix):
         raise BadInput(f"--env-prefix {prefix!r} cannot start a shell variable name (letters, digits, _)")

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import requests
 
 from cb_helper import __version__
-from cb_helper.auth import Token
-from cb_helper.errors import (
+from cb_helper.api.auth import Token
+from cb_helper.api.errors import (
     AmbiguousRequest,
     ApiError,
     BadInput,
@@ -27,7 +27,7 @@ from cb_helper.errors import (
     Refused,
     Unauthorized,
 )
-from cb_helper.retry import RetryPolicy
+from cb_helper.api.retry import RetryPolicy
 
 log = logging.getLogger("cb_helper.http")
 
@@ -125,7 +125,7 @@ class CircleCIClient:
     ) -> Any:
         """Send one API call (with retries where they are safe) and return the decoded JSON body.
 
-        A GET is retried on :data:`~cb_helper.retry.RETRY_STATUSES`, connection errors, timeouts and unreadable
+        A GET is retried on :data:`~cb_helper.api.retry.RETRY_STATUSES`, connection errors, timeouts and unreadable
         bodies. A POST is re-sent only when the server certainly did not act on it (rate limited, or the
         connection was never established); otherwise :class:`AmbiguousRequest` is raised and the caller decides.
         ``post_retry_safe`` marks a POST as idempotent, retried like a GET. ``raw`` returns the body's bytes
@@ -226,8 +226,8 @@ class CircleCIClient:
         return data
 
     def paginate(self, path: str, params: Optional[Mapping[str, str]] = None) -> Iterator[dict[str, Any]]:
-        """Yield every item of a list endpoint, page by page, lazily (see :func:`cb_helper.pages.paginate`)."""
-        from cb_helper.pages import paginate
+        """Yield every item of a list endpoint, page by page, lazily (see :func:`cb_helper.api.pages.paginate`)."""
+        from cb_helper.api.pages import paginate
 
         return paginate(self, path, params)
 

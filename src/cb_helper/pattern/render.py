@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from itertools import zip_longest
 from typing import Any
 
-from cb_helper.errors import BadInput
-from cb_helper.status import Verdict
+from cb_helper.api.errors import BadInput
+from cb_helper.pattern.status import Verdict
 
 
 def to_json(value: Any) -> str:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
-from cb_helper.errors import BadInput
+from cb_helper.api.errors import BadInput
+from cb_helper.api.vocabulary import ProjectSlug
 from cb_helper.sim.server import Exchange, SimServer
 from cb_helper.sim.state import SimState
-from cb_helper.vocabulary import ProjectSlug
 
 if TYPE_CHECKING:
     from cb_helper.rehearse.timeline import Event
@@ -71,7 +71,7 @@ def serve(
       cb-helper sim serve --port 8080 --project gh/acme/project-a=a --project gh/acme/project-b
     """
     configs = _projects(projects)
-    from cb_helper.rehearse.cli import contexts_of, orbs_of
+    from cb_helper.commands.rehearse import contexts_of, orbs_of
 
     orb_files, context_values = orbs_of(orbs), contexts_of(contexts)
     state = SimState(page_size=page_size)
@@ -126,7 +126,7 @@ def _projects(values: tuple[str, ...]) -> dict[str, Optional[Path]]:
         except BadInput as exc:
             raise click.BadParameter(exc.message, param_hint="--project") from None
         if sep:
-            from cb_helper.rehearse.cli import project_config
+            from cb_helper.commands.rehearse import project_config
 
             configs[slug] = project_config(value)[1]
         else:

@@ -10,11 +10,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import AmbiguousRequest, ApiError, ExitStatus, NetworkError
-from cb_helper.polling import Poller
-from cb_helper.retry import RETRY_STATUSES
-from cb_helper.vocabulary import JOB_FAILED, WORKFLOW_CANCELED, WORKFLOW_FAILED, WORKFLOW_TERMINAL
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import AmbiguousRequest, ApiError, ExitStatus, NetworkError
+from cb_helper.api.polling import Poller
+from cb_helper.api.retry import RETRY_STATUSES
+from cb_helper.api.vocabulary import JOB_FAILED, WORKFLOW_CANCELED, WORKFLOW_FAILED, WORKFLOW_TERMINAL
 
 log = logging.getLogger("cb_helper")
 

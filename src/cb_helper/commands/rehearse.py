@@ -13,8 +13,8 @@ from typing import Optional
 
 import click
 
-from cb_helper.errors import BadInput
-from cb_helper.vocabulary import ProjectSlug, merge_parameters
+from cb_helper.api.errors import BadInput
+from cb_helper.api.vocabulary import ProjectSlug, merge_parameters
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

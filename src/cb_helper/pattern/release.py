@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from cb_helper.client import CircleCIClient
-from cb_helper.errors import ExitStatus
-from cb_helper.proof import artifact_text
-from cb_helper.record import RECEIPT_ARTIFACT, Handoff
-from cb_helper.status import Verdict
-from cb_helper.times import format_time, parse_time
-from cb_helper.vocabulary import WORKFLOW_CANCELED
+from cb_helper.api.client import CircleCIClient
+from cb_helper.api.errors import ExitStatus
+from cb_helper.api.times import format_time, parse_time
+from cb_helper.api.vocabulary import WORKFLOW_CANCELED
+from cb_helper.pattern.proof import artifact_text
+from cb_helper.pattern.record import RECEIPT_ARTIFACT, Handoff
+from cb_helper.pattern.status import Verdict
 
 #: At most this many of B's jobs are searched for the receipt (newest first; the circle-back is normally last).
 RECEIPT_SEARCH_LIMIT = 10
