@@ -46,7 +46,8 @@ LINE_WIDTH = 1024
 
 _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 
-#: Unpacks the payload (stdin) into the directory argv[1]; regular files only, no absolute or ``..`` paths.
+#: Unpacks the payload (stdin) into the directory argv[1] (regular files only, no absolute or ``..`` paths), run
+#: with -I -S: nothing in the environment or site-packages is imported.
 #: Written with double quotes only: the shell passes it in single quotes.
 DECODER = """import base64, io, os, sys, tarfile
 target = sys.argv[1]
@@ -222,7 +223,7 @@ def render_preamble(package_dir: Path = PACKAGE_DIR, requirements_file: Path = R
         "# standard library. They travel as a bzip2-compressed tar, base64-encoded; to list them, decode the",
         f"# lines between the two {DELIMITER} markers: base64 -d | tar -tj",
         "cb_bundle_write() {",
-        f"  \"$1\" -c '{DECODER}' \"$2\" << '{DELIMITER}'",
+        f"  \"$1\" -I -S -c '{DECODER}' \"$2\" << '{DELIMITER}'",
         *textwrap.wrap(encoded, LINE_WIDTH),
         DELIMITER,
         "}",
