@@ -10,6 +10,7 @@ without bash.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -51,10 +52,22 @@ def _busybox_applets(directory: Path) -> Optional[Path]:
     return directory
 
 
+#: CPU seconds (user + system) of the last command :func:`_timed` ran, its children included.
+last_cpu = [0.0]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _timed(args: list[str], env: Mapping[str, str]) -> float:
+    """Wall-clock seconds of ``args``; its CPU seconds go to :data:`last_cpu`."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(args, env=dict(env), capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    last_cpu[0] = _children_cpu() - cpu
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} exited {result.returncode}: {result.stderr.strip()}")
     return elapsed
@@ -111,11 +124,14 @@ def report(runs: int = 7) -> None:
             return _timed([*pip, *wheels], env)
 
         rounds: dict[str, list[float]] = {"cold": [], "jq": [], "all": [], "core": []}
+        cpu: dict[str, list[float]] = {"cold": [], "core": []}
         for _ in range(runs):  # interleaved, so that a busy machine weighs on every figure alike
             rounds["cold"].append(cold())
+            cpu["cold"].append(last_cpu[0])
             rounds["jq"].append(cold({"CB_PARAM_JQ": "true"}))
             rounds["all"].append(plain(every_wheel))
             rounds["core"].append(plain(core_wheels))
+            cpu["core"].append(last_cpu[0])
         cold_time = _median("install_helper cold (image pip; no jq)", rounds["cold"])
         cold_jq = _median("install_helper cold, jq: true", rounds["jq"])
         plain_all = _median(f"plain pip --target --no-deps, all {len(every_wheel)} pinned wheels", rounds["all"])
@@ -169,4 +185,10 @@ def report(runs: int = 7) -> None:
         print(
             f"  cold / plain pip of the same {len(core_wheels)} wheels: median of the {runs} rounds' ratios "
             f"{paired:.2f}; best of {runs} each {best:.2f}"
+        )
+        # CPU time, which other load on the machine moves far less than wall-clock time.
+        cold_cpu, plain_cpu = statistics.median(cpu["cold"]), statistics.median(cpu["core"])
+        print(
+            f"  CPU seconds (user + system, medians): install_helper cold {cold_cpu:.2f}, plain pip of the same "
+            f"{len(core_wheels)} wheels {plain_cpu:.2f}; ratio {cold_cpu / plain_cpu:.2f}"
         )

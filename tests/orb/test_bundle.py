@@ -161,3 +161,18 @@ def test_unknown_source_is_bad_input(shell: str, tmp_path: Path) -> None:
     result = run_step("install_helper", {"source": "nowhere"}, [tmp_path], _installer_env(tmp_path), shell=shell)
     assert result.returncode == 2
     assert "'nowhere'" in result.stderr
+
+
+def test_a_python_without_bz2_is_refused_before_anything_is_installed(shell: str, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    no_bz2 = tmp_path / "no-bz2"
+    no_bz2.mkdir()
+    (no_bz2 / "sitecustomize.py").write_text("import sys\nsys.modules['_bz2'] = None  # as if built without libbz2\n")
+    env = {**_installer_env(tmp_path), "PYTHONPATH": str(no_bz2)}
+    result = run_step("install_helper", {}, [bin_dir], env, shell=shell)
+    assert result.returncode == 2
+    assert "python3 has no bz2 module" in result.stderr
+    assert "source: index" in result.stderr
+    assert not (tmp_path / "install").exists()
