@@ -98,6 +98,7 @@ if [ -z "$python" ]; then
   echo "or run this step on an image with Python." >&2
   exit 2
 fi
+# sys.executable can be empty (then only two lines came back): use the command's path.
 if [ -z "$interpreter" ] || [ "$interpreter" = "$python_bz2" ]; then interpreter="$(command -v "$python")"; fi
 if [ "$source_kind" = bundled ] && [ "$python_bz2" != bz2 ]; then
   echo "install_helper: $python has no bz2 module (built without libbz2), which unpacks the bundled cb-helper; use an image whose Python has it, or source: index." >&2
