@@ -88,6 +88,8 @@ class TriggerResult:
     pipeline: dict[str, Any]
     workflows: list[dict[str, Any]] = field(default_factory=list)
     recovered: bool = False
+    #: Started in its setup phase (dynamic config): ``workflows`` is the setup workflow, which continues it.
+    in_setup: bool = False
 
     @property
     def id(self) -> str:
@@ -170,7 +172,8 @@ def verify_started(
     poller: Poller,
     on_progress: Optional[Callable[[str], None]] = None,
 ) -> TriggerResult:
-    """Poll until the pipeline is ``created`` with at least one workflow; fail at once if it ``errored``."""
+    """Poll until the pipeline is ``created`` with at least one workflow, or in its setup phase with its setup
+    workflow running (a dynamic config); fail at once if it ``errored``."""
     pipeline_id = result.id
     while True:
         pipeline = client.get(f"/pipeline/{pipeline_id}")
@@ -178,7 +181,11 @@ def verify_started(
         state = pipeline.get("state")
         if state == "errored":
             raise DownstreamCanceled(_errored_message(pipeline))
-        if state == "created":
+        if state in SETUP_STATES:
+            detail = _setup_progress(client, result, str(state))
+            if result.in_setup:
+                return result
+        elif state == "created":
             result.workflows = list(client.paginate(f"/pipeline/{pipeline_id}/workflow"))
             if result.workflows:
                 return result
@@ -194,6 +201,34 @@ def verify_started(
                 else ""
             )
             raise WaitTimeout(f"pipeline {pipeline_id} did not start within {poller.timeout:g}s: {detail}{hint}")
+
+
+#: The states of a dynamic config's setup phase: the setup workflow runs, then continues the pipeline.
+SETUP_STATES = frozenset({"setup-pending", "setup", "pending"})
+
+
+def _setup_progress(client: CircleCIClient, result: TriggerResult, state: str) -> str:
+    """A pipeline in its setup phase has started once its setup workflow runs (``result.in_setup`` is then set):
+    how long the setup takes is the downstream's business, as its build is for any other pipeline. A setup
+    workflow that finished without success never continues it, so nothing will circle back.
+    """
+    if state == "setup-pending":
+        return "setup pending (dynamic config: its setup workflow is not created yet)"
+    if state == "pending":
+        return "continued by its setup workflow, its config compiling"
+    workflows = list(client.paginate(f"/pipeline/{result.id}/workflow"))
+    running = [w for w in workflows if w.get("status") in ("running", "on_hold", "failing")]
+    if running:
+        result.workflows, result.in_setup = workflows, True
+        return "in setup"
+    failed = [w for w in workflows if w.get("status") not in (None, "success", "running", "on_hold", "failing")]
+    if failed:
+        names = ", ".join(f"{w.get('name')} ({w.get('status')})" for w in failed)
+        raise DownstreamCanceled(
+            f"pipeline {result.id} on {result.pipeline.get('project_slug')} ended its setup without continuing: "
+            f"setup workflow {names}; it will run nothing and never circle back"
+        )
+    return "in setup, no setup workflow running yet"
 
 
 def _errored_message(pipeline: dict[str, Any]) -> str:

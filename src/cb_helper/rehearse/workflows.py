@@ -78,7 +78,7 @@ def plan_pipeline(
             skipped.append(str(name))
         else:
             plans.append(plan)
-    return PipelinePlan(workflows=tuple(plans), skipped=tuple(skipped))
+    return PipelinePlan(workflows=tuple(plans), skipped=tuple(skipped), setup=project.setup)
 
 
 def _plan_workflow(

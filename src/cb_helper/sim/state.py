@@ -15,16 +15,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
 from cb_helper.api.vocabulary import PIPELINE_ERROR_TYPES, PIPELINE_STATES, ProjectSlug, is_uuid, same_project, slug_key
+from cb_helper.sim.continuation import ContinuationRefused, Continuations
 from cb_helper.sim.effects import Effect, select
 from cb_helper.sim.jobs import ApprovalRefused, WorkflowMoves
 from cb_helper.sim.model import Pipeline, Project, RequestRecord, SimEvent, User, now
 from cb_helper.sim.outputs import JobOutputs
 from cb_helper.sim.store import Listener, new_id
 
-__all__ = ["ApprovalRefused", "SimState"]
+__all__ = ["ApprovalRefused", "ContinuationRefused", "SimState"]
 
 
-class SimState(WorkflowMoves, JobOutputs):
+class SimState(WorkflowMoves, JobOutputs, Continuations):
     """The simulated CircleCI: users, projects, pipelines, workflows, jobs, artifacts and tests."""
 
     # --- users and projects --------------------------------------------------------------------
