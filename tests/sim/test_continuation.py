@@ -119,16 +119,18 @@ def test_the_driver_compiles_the_config_before_it_is_accepted(sim: SimServer, ht
 
 
 @pytest.mark.sim_bad_requests  # bodies without the spec's required fields, on purpose
-def test_unknown_keys_pipelines_out_of_setup_and_bad_bodies_are_refused(
-    sim: SimServer, http: requests.Session
-) -> None:
+def test_unknown_keys_pipelines_out_of_setup_and_bad_bodies_are_refused(sim: SimServer, http: requests.Session) -> None:
     assert continue_(sim, http, "no-such-key").json() == {"message": "Invalid continuation key."}
     pipeline_id, key = in_setup(sim, http)
     sim.state.mark_pipeline_errored(pipeline_id, [("config", "broken")])
     late = continue_(sim, http, key)
     assert late.status_code == 400
     assert late.json() == {"message": "This pipeline is not in its setup phase (it is errored)."}
-    for body in ({"configuration": CONTINUED}, {"continuation-key": key}, {"continuation-key": key, "configuration": 3}):
+    for body in (
+        {"configuration": CONTINUED},
+        {"continuation-key": key},
+        {"continuation-key": key, "configuration": 3},
+    ):
         answer = http.post(sim.url + "/api/v2/pipeline/continue", json=body)
         assert answer.status_code == 400
         assert answer.json() == {"message": "Unexpected request body provided."}
