@@ -42,13 +42,15 @@ def test_a_passes_when_a_dynamic_config_b_passes(packed_orb: Path, tmp_path: Pat
         [b_pipeline] = run.state.pipelines_of(B)
     assert result.outcome == "settled", describe(result)
     a, b = result.pipeline(A), result.pipeline(B)
-    assert b_pipeline.state == "created" and b_pipeline.continued
+    assert b_pipeline.state == "created"
+    assert b_pipeline.continued
     assert [w.name for w in b.workflows] == ["setup", "tests"], describe(result)
     assert b.workflow("setup").job(SETUP_JOB).status == "success"
     assert b.workflow("setup").job("circleback/circle_back").status == "not_run"  # only when the setup fails
     assert b.workflow("tests").status == "success"
     assert approved == [a.workflow().id]  # the continued config circled back with the record it kept
-    assert a.id == a_id and a.workflow().status == "success", describe(result)
+    assert a.id == a_id
+    assert a.workflow().status == "success", describe(result)
     verdict = step(a.job("check-project-b"), CHECK_STEP).output
     assert f"released: {B} circled back: success" in verdict
 
