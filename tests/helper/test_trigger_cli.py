@@ -119,7 +119,7 @@ def test_a_pipeline_stuck_before_creation_times_out_naming_its_state(sim: SimSer
     result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "1")
     assert result.code == 4, result.output
     (pipeline,) = sim.state.pipelines_of(PROJECT_B)
-    assert f"pipeline {pipeline.id} did not start within 1s: state setup-pending\n" in result.stderr
+    assert f"pipeline {pipeline.id} did not start within 1s: state setup-pending (a dynamic config" in result.stderr
     assert "filters or a `when`" not in result.stderr
 
 

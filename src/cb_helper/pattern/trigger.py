@@ -213,9 +213,9 @@ def _setup_progress(client: CircleCIClient, result: TriggerResult, state: str) -
     workflow that finished without success never continues it, so nothing will circle back.
     """
     if state == "setup-pending":
-        return "setup pending (dynamic config: its setup workflow is not created yet)"
+        return "state setup-pending (a dynamic config whose setup workflow is not created yet)"
     if state == "pending":
-        return "continued by its setup workflow, its config compiling"
+        return "state pending (continued by its setup workflow, its config compiling)"
     workflows = list(client.paginate(f"/pipeline/{result.id}/workflow"))
     running = [w for w in workflows if w.get("status") in ("running", "on_hold", "failing")]
     if running:
@@ -228,7 +228,7 @@ def _setup_progress(client: CircleCIClient, result: TriggerResult, state: str) -
             f"pipeline {result.id} on {result.pipeline.get('project_slug')} ended its setup without continuing: "
             f"setup workflow {names}; it will run nothing and never circle back"
         )
-    return "in setup, no setup workflow running yet"
+    return "state setup (no setup workflow running yet)"
 
 
 def _errored_message(pipeline: dict[str, Any]) -> str:
