@@ -385,3 +385,38 @@ def test_verification_waits_for_a_workflow_that_comes_later(sim: SimServer, run:
     result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "30")
     assert result.code == 0, result.output
     assert "started: test (running)" in result.stderr
+
+
+AUTO_CANCEL = "with the project setting 'Auto-cancel redundant workflows' on, triggering it cancels this workflow"
+
+
+@pytest.mark.parametrize(
+    ("project", "branch", "warned"),
+    [
+        ("gh/acme/project-a", "feature", True),  # A's own project on A's non-default branch
+        ("gh/acme/project-b", "feature", False),  # another project
+        ("gh/acme/project-a", "main", False),  # the default branch is never auto-canceled
+    ],
+)
+def test_triggering_a_own_branch_warns_of_auto_cancel_in_one_line(
+    sim: SimServer, run: Run, project: str, branch: str, warned: bool
+) -> None:
+    from tests.helper.conftest import PROJECT_A, make_upstream
+
+    for slug in (PROJECT_A, PROJECT_B):
+        sim.state.add_project(slug, branches=("main", "feature"))
+    start_workflows_on_trigger(sim)
+    upstream_branch = "feature" if branch == "feature" else "main"
+    pipeline = sim.state.create_pipeline(PROJECT_A, branch=upstream_branch)
+    upstream = make_upstream(sim, pipeline_id=pipeline.id)
+    result = run("trigger", "--project", project, "--branch", branch, "--upstream-workflow-id", upstream.workflow_id)
+    assert result.code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if AUTO_CANCEL in line]
+    if warned:
+        assert lines == [
+            f"cb-helper: warning: the downstream is this project ({project}) on this pipeline's branch 'feature', "
+            f"not its default branch: {AUTO_CANCEL}, its hold included; trigger another branch, or turn the "
+            "setting off"
+        ]
+    else:
+        assert lines == []

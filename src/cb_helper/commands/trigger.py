@@ -109,7 +109,7 @@ def trigger(
     from cb_helper.api.vocabulary import merge_parameters
     from cb_helper.pattern.record import Handoff
     from cb_helper.pattern.render import to_json
-    from cb_helper.pattern.trigger import TriggerRequest, upstream_record, verify_started
+    from cb_helper.pattern.trigger import TriggerRequest, auto_cancel_warning, upstream_record, verify_started
     from cb_helper.pattern.trigger import trigger as send_trigger
 
     merged = merge_parameters(parameters, parameters_json)
@@ -142,6 +142,9 @@ def trigger(
             parameters={**merged, record_parameter: record.encode()},
             definition_id=definition_id,
         )
+        warning = auto_cancel_warning(client, record, request)
+        if warning is not None:
+            click.echo(f"cb-helper: warning: {warning}", err=True)
     result = send_trigger(client, request)
     if target is not None:
         target.write_text(result.id + "\n", encoding="utf-8")

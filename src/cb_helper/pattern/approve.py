@@ -199,8 +199,8 @@ def _rerun_note(client: CircleCIClient, workflow: dict[str, Any]) -> str:
     if newest is None or newest.get("id") == current.get("id"):
         return ""
     return (
-        f". The hold is gone: workflow {current.get('name')!r} was rerun since as {newest.get('id')} ({newest.get('status')}), "
-        "which triggered a downstream of its own: this run's result is not what it waits for"
+        f". The hold is gone: workflow {current.get('name')!r} was rerun since as {newest.get('id')} "
+        f"({newest.get('status')}), which triggered a downstream of its own: this run's result is not what it waits for"
     )
 
 

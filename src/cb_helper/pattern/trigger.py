@@ -16,7 +16,7 @@ from cb_helper.api.client import CircleCIClient
 from cb_helper.api.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, Refused, WaitTimeout
 from cb_helper.api.polling import Poller
 from cb_helper.api.times import now, parse_time
-from cb_helper.api.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid
+from cb_helper.api.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid, same_project
 from cb_helper.pattern.record import Record
 
 log = logging.getLogger("cb_helper")
@@ -163,6 +163,35 @@ def upstream_record(
         hold=hold,
         deadline=(now() + deadline).replace(microsecond=0),
         downstream=str(downstream),
+    )
+
+
+#: The project setting that cancels a branch's running workflows when a newer pipeline starts on it.
+AUTO_CANCEL_SETTING = "Auto-cancel redundant workflows"
+
+
+def auto_cancel_warning(client: CircleCIClient, record: Record, request: TriggerRequest) -> Optional[str]:
+    """One line when triggering B may cancel A itself: B is A's own project, on A's branch, not the default branch.
+
+    With the project setting on, CircleCI cancels the running workflows of a non-default branch when a newer
+    pipeline starts on it, API-triggered ones included, so A's held workflow would be canceled by its own B.
+    The setting cannot be read through API v2, so this warns whatever its value. Look-ups that fail stay quiet.
+    """
+    if request.branch is None or not same_project(record.project, str(request.project)):
+        return None
+    try:
+        upstream = client.get(f"/pipeline/{record.pipeline_id}")
+        project = client.get(f"/project/{request.project}")
+    except ApiError:
+        return None
+    branch = (upstream.get("vcs") or {}).get("branch")
+    default = (project.get("vcs_info") or {}).get("default_branch")
+    if branch != request.branch or branch == default:
+        return None
+    return (
+        f"the downstream is this project ({request.project}) on this pipeline's branch {branch!r}, not its default "
+        f"branch: with the project setting {AUTO_CANCEL_SETTING!r} on, triggering it cancels this workflow, its "
+        "hold included; trigger another branch, or turn the setting off"
     )
 
 
