@@ -36,6 +36,9 @@ __all__ = ["ProjectInput", "ProjectSpec", "Rehearsal"]
 
 ProjectInput = Union[ProjectSpec, Path, str]
 
+#: The schedule a rehearsal started as a schedule would is named (``pipeline.trigger.name``).
+SCHEDULE_NAME = "rehearsal schedule"
+
 
 class Rehearsal:
     """Rehearse the circleback (or any set of CircleCI configs) on this machine.
@@ -147,17 +150,29 @@ class Rehearsal:
     ) -> str:
         """Start a pipeline of ``project`` (as a push would); returns its id.
 
-        A config that cannot compile raises :class:`ConfigError` before anything is created.
+        ``trigger_type``: ``webhook`` (a push), ``api``, or ``schedule`` (as a scheduled pipeline starts: the API
+        shows ``scheduled_pipeline``, ``pipeline.trigger.type`` is ``schedule``). A config that cannot compile
+        raises :class:`ConfigError` before anything is created.
         """
+        schedule = SCHEDULE_NAME if trigger_type in ("schedule", "scheduled_pipeline") else None
+        if schedule is not None:
+            trigger_type = "scheduled_pipeline"
         if tag is not None:
             branch = None
         self.planner.spec(project)  # unknown project: BadInput
         allowed = self.state.get_project(project).branches
         if branch is not None and branch not in allowed:
             raise BadInput(f"branch {branch!r} is not a branch of {project} (expected one of {', '.join(allowed)})")
-        self.planner.dry_run(project, branch=branch, tag=tag, parameters=dict(parameters or {}))
-        pipeline = self.state.create_pipeline(
+        self.planner.dry_run(
             project, branch=branch, tag=tag, parameters=dict(parameters or {}), trigger_type=trigger_type
+        )
+        pipeline = self.state.create_pipeline(
+            project,
+            branch=branch,
+            tag=tag,
+            parameters=dict(parameters or {}),
+            trigger_type=trigger_type,
+            schedule_name=schedule,
         )
         self._launch(pipeline.id)
         return pipeline.id

@@ -22,6 +22,7 @@ from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import JobResult, PipelineResult, WorkflowResult
 from cb_helper.rehearse.workflows import pipeline_values, plan_pipeline
 from cb_helper.sim import SimState
+from cb_helper.sim.model import iso
 
 if TYPE_CHECKING:
     from cb_helper.sim.model import Pipeline
@@ -144,6 +145,8 @@ class Planner:
             tag=pipeline.tag,
             parameters=pipeline.parameters,
             trigger_type=pipeline.trigger_type,
+            received_at=iso(pipeline.created_at) or "",
+            schedule_name=pipeline.schedule_name,
         )
 
     def plan_continuation(self, pipeline: Pipeline, configuration: str, parameters: Mapping[str, Any]) -> PipelinePlan:
@@ -169,10 +172,18 @@ class Planner:
             tag=pipeline.tag,
             parameters=parameters,
             trigger_type=pipeline.trigger_type,
+            received_at=iso(pipeline.created_at) or "",
+            schedule_name=pipeline.schedule_name,
         )
 
     def dry_run(
-        self, slug: str, *, branch: Optional[str], tag: Optional[str], parameters: Mapping[str, Any]
+        self,
+        slug: str,
+        *,
+        branch: Optional[str],
+        tag: Optional[str],
+        parameters: Mapping[str, Any],
+        trigger_type: str = "webhook",
     ) -> PipelinePlan:
         """Plan with placeholder pipeline values, to report config errors before anything is created."""
         return self._plan(
@@ -182,7 +193,7 @@ class Planner:
             branch=branch,
             tag=tag,
             parameters=parameters,
-            trigger_type="webhook",
+            trigger_type=trigger_type,
         )
 
     def _plan(
@@ -195,6 +206,8 @@ class Planner:
         tag: Optional[str],
         parameters: Mapping[str, Any],
         trigger_type: str,
+        received_at: str = "",
+        schedule_name: Optional[str] = None,
     ) -> PipelinePlan:
         return self._plan_project(
             self.project(slug),
@@ -205,6 +218,8 @@ class Planner:
             tag=tag,
             parameters=parameters,
             trigger_type=trigger_type,
+            received_at=received_at,
+            schedule_name=schedule_name,
         )
 
     def _plan_project(
@@ -218,6 +233,8 @@ class Planner:
         tag: Optional[str],
         parameters: Mapping[str, Any],
         trigger_type: str,
+        received_at: str = "",
+        schedule_name: Optional[str] = None,
     ) -> PipelinePlan:
         values = Values(
             pipeline_values(
@@ -227,6 +244,8 @@ class Planner:
                 branch=branch,
                 tag=tag,
                 trigger_type=trigger_type,
+                received_at=received_at,
+                schedule_name=schedule_name,
             ),
             bind_pipeline(project.parameters, parameters),
         )

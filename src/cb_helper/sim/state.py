@@ -138,8 +138,12 @@ class SimState(WorkflowMoves, JobOutputs, Continuations):
         state: str = "created",
         actor: Optional[User] = None,
         run_request: Optional[Mapping[str, Any]] = None,
+        schedule_name: Optional[str] = None,
     ) -> Pipeline:
-        """Create a pipeline with no workflows (a driver adds them), as right after a trigger."""
+        """Create a pipeline with no workflows (a driver adds them), as right after a trigger.
+
+        ``trigger_type="scheduled_pipeline"`` with ``schedule_name``: a pipeline a schedule started.
+        """
         if branch is not None and tag is not None:
             raise ValueError("branch and tag are mutually exclusive")
         if state not in PIPELINE_STATES:
@@ -162,6 +166,7 @@ class SimState(WorkflowMoves, JobOutputs, Continuations):
                 revision=secrets.token_hex(20),
                 parameters=dict(parameters or {}),
                 run_request=dict(run_request or {}),
+                schedule_name=schedule_name,
             )
             project.next_pipeline_number += 1
             self._pipelines[pipeline.id] = pipeline
