@@ -14,6 +14,7 @@ from cb_helper.commands.options import (
     CONTEXT_SETTINGS,
     Progress,
     api_options,
+    artifact_host_option,
     json_option,
     make_client,
     positive,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     help="Write the downstream's failing tests here as JUnit XML (only when there are some).",
 )
 @json_option
+@artifact_host_option
 @api_options
 def status(
     pipeline_id: Optional[str],

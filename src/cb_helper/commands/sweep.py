@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cb_helper.api.errors import CbError
-from cb_helper.commands.options import CONTEXT_SETTINGS, api_options, json_option, make_client
+from cb_helper.commands.options import CONTEXT_SETTINGS, api_options, artifact_host_option, json_option, make_client
 
 if TYPE_CHECKING:
     from cb_helper.pattern.sweep import Finding
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 @click.option("--cancel-orphans", is_flag=True, help="Cancel a downstream whose upstream workflow stopped.")
 @click.option("--dry-run", is_flag=True, help="Print what would be done and change nothing.")
 @json_option
+@artifact_host_option
 @api_options
 def sweep(
     projects: tuple[str, ...],
