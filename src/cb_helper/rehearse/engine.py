@@ -75,7 +75,9 @@ class Rehearsal:
             self.server.start()
         self.state: SimState = self.server.state
         for slug, spec in specs.items():
-            self.state.add_project(slug, config_path=str(spec.config), branches=spec.branches)
+            self.state.add_project(
+                slug, config_path=str(spec.config), branches=spec.branches, auto_cancel=spec.auto_cancel
+            )
         self._root = Path(tempfile.mkdtemp(prefix="cb-rehearse-", dir=workdir))
         self._keep = keep_workdir
         self._clock = time.monotonic()
@@ -174,6 +176,7 @@ class Rehearsal:
             trigger_type=trigger_type,
             schedule_name=schedule,
         )
+        self.state.cancel_redundant(pipeline.id)  # a push, too, auto-cancels when the project says so
         self._launch(pipeline.id)
         return pipeline.id
 

@@ -49,6 +49,9 @@ class Project:
     definition_id: str = ""
     #: Branches whose head commit asks CircleCI to skip CI: ``/pipeline/run`` creates no pipeline for them.
     ci_skip_branches: tuple[str, ...] = ()
+    #: The project setting "Auto-cancel redundant workflows": a new pipeline on a branch other than the default
+    #: branch cancels the branch's workflows that have not finished, API-triggered pipelines' included.
+    auto_cancel: bool = False
     next_pipeline_number: int = 1
     next_job_number: int = 1
 

@@ -53,11 +53,13 @@ class SimState(WorkflowMoves, JobOutputs, Continuations):
         branches: Sequence[str] = ("main",),
         definition_id: Optional[str] = None,
         ci_skip_branches: Sequence[str] = (),
+        auto_cancel: bool = False,
     ) -> Project:
         """Add a project. ``tokens=None`` lets every known token use it.
 
         ``ci_skip_branches``: branches whose head commit carries a CI-skip marker, so that
-        ``/pipeline/run`` answers 200 "not triggered" for them, as CircleCI does.
+        ``/pipeline/run`` answers 200 "not triggered" for them, as CircleCI does. ``auto_cancel``: the project
+        setting "Auto-cancel redundant workflows" (see :meth:`trigger_pipeline`).
         """
         ProjectSlug.parse(slug)  # raises BadInput on a malformed slug
         if definition_id is not None and not is_uuid(definition_id):
@@ -69,6 +71,7 @@ class SimState(WorkflowMoves, JobOutputs, Continuations):
             branches=tuple(branches),
             definition_id=definition_id or new_id(),
             ci_skip_branches=tuple(ci_skip_branches),
+            auto_cancel=auto_cancel,
         )
         with self.lock:
             self._projects[slug_key(slug)] = project
@@ -174,10 +177,36 @@ class SimState(WorkflowMoves, JobOutputs, Continuations):
             return copy.deepcopy(pipeline)
 
     def trigger_pipeline(self, project_slug: str, **kwargs: Any) -> Pipeline:
-        """:meth:`create_pipeline`, then the ``pipeline_triggered`` event (what the HTTP API does)."""
+        """:meth:`create_pipeline`, then the ``pipeline_triggered`` event (what the HTTP API does).
+
+        With the project's ``auto_cancel`` on and the pipeline on a branch other than the default branch, the
+        workflows of the branch's earlier pipelines that have not finished are canceled first (on hold included),
+        as CircleCI's "Auto-cancel redundant workflows" does for every new pipeline, API-triggered ones included.
+        """
         pipeline = self.create_pipeline(project_slug, **kwargs)
+        self.cancel_redundant(pipeline.id)
         self._emit(SimEvent("pipeline_triggered", pipeline.id, data={"project_slug": pipeline.project_slug}))
         return pipeline
+
+    def cancel_redundant(self, pipeline_id: str) -> list[str]:
+        """Auto-cancel for the new pipeline ``pipeline_id``; returns the ids of the workflows it canceled."""
+        with self.lock:
+            pipeline = self._get(self._pipelines, pipeline_id, "pipeline")
+            project = self._project(pipeline.project_slug)
+            if not project.auto_cancel or pipeline.branch is None or pipeline.branch == project.default_branch:
+                return []
+            older = [
+                workflow_id
+                for other in self._pipelines.values()
+                if other.project_slug == pipeline.project_slug
+                and other.branch == pipeline.branch
+                and other.number < pipeline.number
+                for workflow_id in self._pipeline_workflows[other.id]
+                if self._workflows[workflow_id].status in ("running", "on_hold", "failing")
+            ]
+        for workflow_id in older:
+            self.cancel_workflow(workflow_id)
+        return older
 
     def set_pipeline_state(self, pipeline_id: str, state: str) -> Pipeline:
         if state not in PIPELINE_STATES:
