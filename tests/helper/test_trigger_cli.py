@@ -420,3 +420,39 @@ def test_triggering_a_own_branch_warns_of_auto_cancel_in_one_line(
         ]
     else:
         assert lines == []
+
+
+def in_setup_on_trigger(sim: SimServer, setup_job_status: str) -> None:
+    """Behave like a dynamic-config downstream: a setup phase whose setup workflow's job has ``setup_job_status``."""
+
+    def on_event(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            sim.state.begin_setup(event.pipeline_id)
+            workflow = sim.state.add_workflow(event.pipeline_id, "setup")
+            sim.state.add_job(workflow.id, "generate-config", status=setup_job_status)
+            sim.state.set_pipeline_state(event.pipeline_id, "setup")
+
+    sim.state.add_listener(on_event)
+
+
+def test_a_pipeline_whose_setup_workflow_runs_has_started(sim: SimServer, run: Run) -> None:
+    in_setup_on_trigger(sim, "running")
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--json")
+    assert result.code == 0, result.output
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert f"pipeline {pipeline.id} started: setup (running); a dynamic config: its setup workflow continues it" in (
+        result.stderr
+    )
+    data = json.loads(result.stdout)
+    assert (data["state"], [w["name"] for w in data["workflows"]]) == ("setup", ["setup"])
+
+
+def test_a_setup_workflow_that_failed_without_continuing_fails_the_trigger_at_once(sim: SimServer, run: Run) -> None:
+    in_setup_on_trigger(sim, "failed")
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "60")
+    assert result.code == 5, result.output
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert (
+        f"pipeline {pipeline.id} on {PROJECT_B} ended its setup without continuing: setup workflow setup (failed); "
+        "it will run nothing and never circle back"
+    ) in result.stderr
