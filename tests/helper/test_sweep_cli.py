@@ -1,0 +1,230 @@
+"""`cb-helper sweep` against the simulator: a handoff is believed only when the API shows A's trigger created B.
+
+Every hold here is one a believed handoff would act on (B still running past a deadline, or finished without
+circling back), so a hold left alone is left alone because the handoff was not proven.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+from cb_helper.api.times import now
+from cb_helper.pattern.record import HANDOFF_ARTIFACT, Record
+from cb_helper.sim import SimServer
+from tests.helper.conftest import HOLD, PROJECT_A, PROJECT_B, Run, Upstream, finish_downstream, make_upstream
+from tests.helper.test_record_cli import handed_off
+
+PROJECT_C = "gh/acme/project-c"
+ELSEWHERE = "7a0cd2b4-4a43-4d17-9d6b-0c6f3b0d1e55"
+
+
+def store(sim: SimServer, upstream: Upstream, handoff: dict[str, Any], job: str = "trigger") -> None:
+    number = sim.state.get_job(upstream.jobs[job]).job_number
+    assert number is not None
+    sim.state.add_artifact(PROJECT_A, number, HANDOFF_ARTIFACT, content=json.dumps(handoff).encode())
+
+
+def tick() -> None:
+    """Let the clock move past the API's millisecond resolution, so "before" and "after" are told apart."""
+    time.sleep(0.005)
+
+
+@dataclass
+class Handed:
+    upstream: Upstream
+    b_id: str
+    b_workflow: Any
+
+
+def handoff_of(
+    sim: SimServer,
+    *,
+    created: str = "during",
+    trigger_type: str = "api",
+    b_project: str = PROJECT_B,
+    change: Optional[Callable[[dict[str, Any]], None]] = None,
+) -> Handed:
+    """A's hold on hold, its trigger job's handoff naming a B pipeline running past the record's deadline.
+
+    ``created`` says when B's pipeline was made relative to the trigger job's run (``before``, ``during``,
+    ``after``); ``change`` edits the stored handoff.
+    """
+    state = sim.state
+    if b_project == PROJECT_C:
+        state.add_project(PROJECT_C)
+
+    def make_b() -> Any:
+        return state.create_pipeline(b_project, branch="main", trigger_type=trigger_type)
+
+    b = make_b() if created == "before" else None
+    tick()
+    upstream = make_upstream(sim, hold_status="blocked")  # the trigger job runs
+    tick()
+    if created == "during":
+        b = make_b()
+        tick()
+    state.set_job_status(upstream.jobs["trigger"], "success")
+    state.set_job_status(upstream.hold_id, "on_hold")
+    if created == "after":
+        tick()
+        b = make_b()
+    assert b is not None
+    b_workflow = finish_downstream(sim, b.id, {"tests": "running"})
+    pipeline = state.get_pipeline(upstream.pipeline_id)
+    record = Record(
+        PROJECT_A, pipeline.id, pipeline.number, upstream.workflow_id, HOLD, now() - timedelta(hours=1), PROJECT_B
+    )
+    handoff = {
+        "v": 1,
+        "record": record.as_dict(),
+        "downstream_pipeline_id": b.id,
+        "downstream_pipeline_number": b.number,
+    }
+    if change is not None:
+        change(handoff)
+    store(sim, upstream, handoff)
+    return Handed(upstream, b.id, b_workflow)
+
+
+def swept(run: Run, *extra: str) -> tuple[int, list[dict[str, Any]], str]:
+    result = run("sweep", "--project", PROJECT_A, "--grace", "0s", "--cancel-project", PROJECT_B, "--json", *extra)
+    return result.code, json.loads(result.stdout)["holds"] if result.stdout else [], result.stderr
+
+
+def test_a_proven_handoff_past_its_deadline_cancels_b_and_releases_the_hold(sim: SimServer, run: Run) -> None:
+    """The builder below makes a handoff the sweep believes; each refusal after it changes one thing."""
+    handed = handoff_of(sim)
+    code, [finding], _ = swept(run)
+    assert code == 0
+    assert (finding["decision"], finding["unproven"], finding["cancel_allowed"]) == ("cancel_and_release", None, True)
+    assert finding["done"] == ["canceled 1 workflow(s) of B", "released the hold"]
+    assert sim.state.get_job(handed.upstream.hold_id).status == "success"
+    assert sim.state.get_workflow(handed.b_workflow.id).status == "canceled"
+
+
+def _record(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(handoff: dict[str, Any]) -> None:
+        handoff["record"][field] = value
+
+    return change
+
+
+def _handoff(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(handoff: dict[str, Any]) -> None:
+        handoff[field] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("how", "why"),
+    [
+        ({"trigger_type": "webhook"}, "B's pipeline was triggered by webhook, not through the API"),
+        ({"trigger_type": "scheduled_pipeline"}, "triggered by scheduled_pipeline, not through the API"),
+        ({"created": "before"}, "not while the job trigger (#1) ran"),
+        ({"created": "after"}, "not while the job trigger (#1) ran"),
+        ({"b_project": PROJECT_C}, f"B's pipeline is in {PROJECT_C}, not in the record's downstream project"),
+        ({"change": _handoff("downstream_pipeline_id", ELSEWHERE)}, f"{ELSEWHERE} does not exist"),
+        ({"change": _handoff("downstream_pipeline_number", 99)}, "not #99 as the handoff says"),
+        ({"change": _record("project", PROJECT_C)}, f"names project {PROJECT_C}, not {PROJECT_A}"),
+        ({"change": _record("pipeline_number", 42)}, "names pipeline #42"),
+        ({"change": _record("workflow_id", ELSEWHERE)}, f"names workflow {ELSEWHERE}, not this one"),
+    ],
+    ids=[
+        "webhook",
+        "scheduled",
+        "created-before-the-trigger-job",
+        "created-after-the-trigger-job",
+        "b-in-another-project",
+        "no-such-pipeline",
+        "another-pipeline-number",
+        "another-project",
+        "another-pipeline",
+        "another-workflow",
+    ],
+)
+def test_a_handoff_the_api_does_not_prove_leaves_the_hold_alone_and_says_why(
+    sim: SimServer, run: Run, how: dict[str, Any], why: str
+) -> None:
+    handed = handoff_of(sim, **how)
+    code, [finding], stderr = swept(run, "--cancel-project", PROJECT_C, "--cancel-orphans")
+    assert code == 0, stderr
+    assert finding["decision"] == "leave"
+    assert why in finding["unproven"], finding["unproven"]
+    assert finding["found"] == f"not proven: {finding['unproven']}"
+    assert finding["done"] == []
+    assert sim.state.get_job(handed.upstream.hold_id).status == "on_hold"
+    assert sim.state.get_workflow(handed.b_workflow.id).status == "running"
+    assert sim.state.effects() == []
+
+
+@pytest.mark.parametrize("copied_from", ["pipeline", "workflow"])
+def test_a_handoff_copied_from_another_pipeline_or_workflow_of_a_is_ignored(
+    sim: SimServer, run: Run, tmp_path: Path, copied_from: str
+) -> None:
+    """(b) A's real handoff stored again by a job of another pipeline (or workflow) of A: only its own hold moves."""
+    original, _ = handed_off(sim, run, tmp_path)
+    [b] = sim.state.pipelines_of(PROJECT_B)
+    finish_downstream(sim, b.id, {"tests": "success"})  # B finished without circling back: its hold is due
+    copy = make_upstream(sim, pipeline_id=None if copied_from == "pipeline" else original.pipeline_id)
+    number = sim.state.get_job(copy.jobs["trigger"]).job_number
+    assert number is not None
+    text = (tmp_path / "handoff.json").read_bytes()
+    sim.state.add_artifact(PROJECT_A, number, HANDOFF_ARTIFACT, content=text)
+    code, findings, stderr = swept(run)
+    assert code == 0, stderr
+    by_workflow = {f["workflow_id"]: f for f in findings}
+    assert by_workflow[original.workflow_id]["done"] == ["released the hold"]
+    ignored = by_workflow[copy.workflow_id]
+    assert ignored["decision"] == "leave"
+    assert f"a handoff copied from another {copied_from}" in ignored["unproven"]
+    assert sim.state.get_job(copy.hold_id).status == "on_hold"
+    assert sim.state.get_job(original.hold_id).status == "success"
+    assert [e.job_id for e in sim.state.effects("approve")] == [original.hold_id]
+    again = run("sweep", "--project", PROJECT_A, "--grace", "0s", "--cancel-project", PROJECT_B)
+    assert again.code == 0
+    assert again.stdout.count("\n") == 1  # the copy's line, saying again why it is left alone
+    assert f"a handoff copied from another {copied_from} -> left alone" in again.stdout
+
+
+def test_a_b_outside_cancel_project_is_left_running_and_its_hold_released(sim: SimServer, run: Run) -> None:
+    """(c) past the deadline: release A, cancel nothing, say so."""
+    handed = handoff_of(sim)
+    result = run("sweep", "--project", PROJECT_A, "--grace", "0s", "--json")  # no --cancel-project at all
+    assert result.code == 0, result.output
+    [finding] = json.loads(result.stdout)["holds"]
+    assert finding["cancel_allowed"] is False
+    assert finding["decision"] == "release"
+    assert finding["found"].endswith(f"; {PROJECT_B} is not a --cancel-project, so B is left running")
+    assert finding["done"] == ["released the hold"]
+    assert sim.state.get_job(handed.upstream.hold_id).status == "success"
+    assert sim.state.get_workflow(handed.b_workflow.id).status == "running"
+    assert [e.kind for e in sim.state.effects()] == ["approve"]
+
+
+def test_an_orphaned_b_outside_cancel_project_is_left_running(sim: SimServer, run: Run) -> None:
+    handed = handoff_of(sim)
+    sim.state.cancel_workflow(handed.upstream.workflow_id)
+    elsewhere = run("sweep", "--project", PROJECT_A, "--cancel-orphans", "--cancel-project", PROJECT_C)
+    assert elsewhere.code == 0, elsewhere.output
+    assert f"{PROJECT_B} is not a --cancel-project, so B is left running -> nothing to do" in elsewhere.stdout
+    assert sim.state.get_workflow(handed.b_workflow.id).status == "running"
+    allowed = run("sweep", "--project", PROJECT_A, "--cancel-orphans", "--cancel-project", PROJECT_B)
+    assert "canceled 1 workflow(s) of B" in allowed.stdout
+    assert sim.state.get_workflow(handed.b_workflow.id).status == "canceled"
+
+
+def test_a_malformed_cancel_project_is_refused_before_any_request(sim: SimServer, run: Run) -> None:
+    result = run("sweep", "--project", PROJECT_A, "--cancel-project", "acme/project-b")
+    assert result.code == 2
+    assert "project slug 'acme/project-b' is malformed" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert sim.state.request_log == []
