@@ -15,6 +15,8 @@ import pytest
 from cb_helper.rehearse.examples import set_arguments
 from cb_helper.sim import SimServer, SimState
 from tests.e2e.circleback import A, B, describe, downstream, rehearsal, step, upstream, write_project
+from tests.e2e.test_outputs import GATE
+from tests.e2e.test_outputs import projects as deploy_projects
 from tests.e2e.test_sweep import (
     CHECK_STEP,
     ERRORS,
@@ -135,8 +137,12 @@ def test_a_b_outside_cancel_project_is_not_canceled_and_a_is_released_saying_b_s
             wait_until(lambda: _deadline_passed(state))
             outputs.append(sweep(server, "--cancel-project", "gh/acme/project-c"))
             outputs.append(sweep(server, "--cancel-project", "gh/acme/project-c"))
-            check = lambda: hold_of(state, A, "check-project-b")  # noqa: E731
-            wait_until(lambda: check() is not None and check().status in ("success", "failed"), 60)
+
+            def checked() -> bool:
+                check = hold_of(state, A, "check-project-b")
+                return check is not None and check.status in ("success", "failed")
+
+            wait_until(checked, 60)
             [b] = state.pipelines_of(B)
             [b_workflow] = state.workflows_of(b.id)
             seen["b_status"] = b_workflow.status
@@ -162,3 +168,23 @@ def test_a_b_outside_cancel_project_is_not_canceled_and_a_is_released_saying_b_s
     verdict = step(result.pipeline(A).job("check-project-b"), CHECK_STEP)
     assert verdict.exit_code == 4, verdict.output
     assert f"passed and {B} is still running" in verdict.output
+
+
+def test_the_persons_gate_before_deploy_is_released_neither_by_b_nor_by_the_sweep(
+    packed_orb: Path, tmp_path: Path
+) -> None:
+    """The deploy example: B circles back, a sweep runs with every option; approve-deploy still waits for a person."""
+    with rehearsal(packed_orb, deploy_projects(packed_orb, tmp_path)) as run:
+        run.start(A)
+        stuck = run.run_until_settled(90)
+        swept = sweep(run.server, "--cancel-project", B, "--cancel-project", A, "--cancel-orphans", "--since", "1d")
+        gate = hold_of(run.state, A, GATE)
+        deploy = hold_of(run.state, A, "deploy")
+        approvals = run.state.effects("approve")
+    assert stuck.outcome == "stuck", describe(stuck)
+    assert stuck.waiting == [f"{A} #1 build-and-deploy/{GATE}"]
+    assert swept.returncode == 0, swept.stderr
+    assert swept.stdout == ""  # the circleback hold was released by B; the gate is no hold a record names
+    assert gate.status == "on_hold"
+    assert deploy.status == "blocked"
+    assert [effect.job_id for effect in approvals] == [hold_of(run.state, A, HOLD).id]  # B's circle-back only
