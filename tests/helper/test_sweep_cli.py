@@ -185,14 +185,14 @@ def test_a_handoff_copied_from_another_pipeline_or_workflow_of_a_is_ignored(
     assert by_workflow[original.workflow_id]["done"] == ["released the hold"]
     ignored = by_workflow[copy.workflow_id]
     assert ignored["decision"] == "leave"
-    assert f"a handoff copied from another {copied_from}" in ignored["unproven"]
+    assert f"the handoff belongs to another {copied_from}" in ignored["unproven"]
     assert sim.state.get_job(copy.hold_id).status == "on_hold"
     assert sim.state.get_job(original.hold_id).status == "success"
     assert [e.job_id for e in sim.state.effects("approve")] == [original.hold_id]
     again = run("sweep", "--project", PROJECT_A, "--grace", "0s", "--cancel-project", PROJECT_B)
     assert again.code == 0
     assert again.stdout.count("\n") == 1  # the copy's line, saying again why it is left alone
-    assert f"a handoff copied from another {copied_from} -> left alone" in again.stdout
+    assert f"the handoff belongs to another {copied_from} -> left alone" in again.stdout
 
 
 def test_a_b_outside_cancel_project_is_left_running_and_its_hold_released(sim: SimServer, run: Run) -> None:
@@ -228,3 +228,22 @@ def test_a_malformed_cancel_project_is_refused_before_any_request(sim: SimServer
     assert "project slug 'acme/project-b' is malformed" in result.stderr
     assert result.stderr.count("\n") == 1
     assert sim.state.request_log == []
+
+
+def test_a_workflow_rerun_from_failed_keeps_the_first_handoff_and_its_hold_is_left_alone(
+    sim: SimServer, run: Run, tmp_path: Path
+) -> None:
+    """The trigger job is carried over, not rerun: its handoff names the first workflow, not the rerun."""
+    original, _ = handed_off(sim, run, tmp_path)
+    [b] = sim.state.pipelines_of(PROJECT_B)
+    finish_downstream(sim, b.id, {"tests": "success"})
+    sim.state.cancel_workflow(original.workflow_id)
+    rerun = sim.state.rerun_workflow(original.workflow_id, from_failed=True)
+    [hold] = [job for job in sim.state.jobs_of(rerun.id) if job.name == HOLD]
+    sim.state.set_job_status(hold.id, "on_hold")
+    code, [finding], _ = swept(run)
+    assert code == 0
+    assert finding["workflow_id"] == rerun.id
+    assert finding["decision"] == "leave"
+    assert "the handoff belongs to another workflow" in finding["unproven"]
+    assert sim.state.get_job(hold.id).status == "on_hold"

@@ -132,10 +132,10 @@ def _names_this_hold(
     if record.pipeline_id != workflow.get("pipeline_id") or record.pipeline_number != workflow.get("pipeline_number"):
         return (
             f"the record names pipeline #{record.pipeline_number} ({record.pipeline_id}), not this pipeline "
-            f"#{workflow.get('pipeline_number')}: a handoff copied from another pipeline"
+            f"#{workflow.get('pipeline_number')}: the handoff belongs to another pipeline"
         )
     if record.workflow_id != workflow.get("id"):
-        return f"the record names workflow {record.workflow_id}, not this one: a handoff copied from another workflow"
+        return f"the record names workflow {record.workflow_id}, not this one: the handoff belongs to another workflow"
     if record.hold != hold.get("name"):
         return f"the record names the hold {record.hold!r}, not {hold.get('name')!r}"
     if stored.job.get("type") == "approval" or str(stored.job.get("id")) not in {
