@@ -16,9 +16,12 @@ from typing import Any, Optional
 
 import pytest
 
+from cb_helper.api.client import CircleCIClient
 from cb_helper.api.times import now
 from cb_helper.pattern.record import HANDOFF_ARTIFACT, Record
+from cb_helper.pattern.sweep_checks import StoredHandoff, stored_for_hold, verify
 from cb_helper.sim import SimServer
+from cb_helper.sim.model import iso
 from tests.helper.conftest import HOLD, PROJECT_A, PROJECT_B, Run, Upstream, finish_downstream, make_upstream
 from tests.helper.test_record_cli import handed_off
 
@@ -43,6 +46,9 @@ class Handed:
     b_id: str
     b_workflow: Any
 
+    def trigger_job(self, sim: SimServer) -> Any:
+        return sim.state.get_job(self.upstream.jobs["trigger"])
+
 
 def handoff_of(
     sim: SimServer,
@@ -51,6 +57,7 @@ def handoff_of(
     trigger_type: str = "api",
     b_project: str = PROJECT_B,
     change: Optional[Callable[[dict[str, Any]], None]] = None,
+    trigger_stops: bool = True,
 ) -> Handed:
     """A's hold on hold, its trigger job's handoff naming a B pipeline running past the record's deadline.
 
@@ -71,7 +78,8 @@ def handoff_of(
     if created == "during":
         b = make_b()
         tick()
-    state.set_job_status(upstream.jobs["trigger"], "success")
+    if trigger_stops:
+        state.set_job_status(upstream.jobs["trigger"], "success")
     state.set_job_status(upstream.hold_id, "on_hold")
     if created == "after":
         tick()
@@ -108,6 +116,8 @@ def test_a_proven_handoff_past_its_deadline_cancels_b_and_releases_the_hold(sim:
     assert finding["done"] == ["canceled 1 workflow(s) of B", "released the hold"]
     assert sim.state.get_job(handed.upstream.hold_id).status == "success"
     assert sim.state.get_workflow(handed.b_workflow.id).status == "canceled"
+    # The proof's read of B's pipeline is the one the verdict uses: proving costs no request.
+    assert [r.path for r in sim.state.request_log].count(f"/pipeline/{handed.b_id}") == 1
 
 
 def _record(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -137,6 +147,7 @@ def _handoff(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
         ({"change": _record("project", PROJECT_C)}, f"names project {PROJECT_C}, not {PROJECT_A}"),
         ({"change": _record("pipeline_number", 42)}, "names pipeline #42"),
         ({"change": _record("workflow_id", ELSEWHERE)}, f"names workflow {ELSEWHERE}, not this one"),
+        ({"trigger_stops": False}, "the job trigger (#1) has no start and stop time"),
     ],
     ids=[
         "webhook",
@@ -149,6 +160,7 @@ def _handoff(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
         "another-project",
         "another-pipeline",
         "another-workflow",
+        "trigger-job-still-running",
     ],
 )
 def test_a_handoff_the_api_does_not_prove_leaves_the_hold_alone_and_says_why(
@@ -247,3 +259,74 @@ def test_a_workflow_rerun_from_failed_keeps_the_first_handoff_and_its_hold_is_le
     assert finding["decision"] == "leave"
     assert "the handoff belongs to another workflow" in finding["unproven"]
     assert sim.state.get_job(hold.id).status == "on_hold"
+
+
+def test_the_reasons_name_what_the_api_showed(sim: SimServer, run: Run) -> None:
+    """Each line says what was found: times, numbers and ids as the API gave them."""
+    before = handoff_of(sim, created="before")
+    renumbered = handoff_of(sim, change=_handoff("downstream_pipeline_number", 99))
+    elsewhere = handoff_of(sim, change=_record("pipeline_number", 42))
+    code, findings, _ = swept(run)
+    assert code == 0
+    reasons = {f["workflow_id"]: f["unproven"] for f in findings}
+    job = before.trigger_job(sim)
+    b = sim.state.get_pipeline(before.b_id)
+    assert reasons[before.upstream.workflow_id] == (
+        f"B's pipeline was created at {iso(b.created_at)}, not while the job trigger (#{job.job_number}) ran "
+        f"({iso(job.started_at)} to {iso(job.stopped_at)})"
+    )
+    number = sim.state.get_pipeline(renumbered.b_id).number
+    assert reasons[renumbered.upstream.workflow_id] == f"B's pipeline is #{number}, not #99 as the handoff says"
+    a = sim.state.get_pipeline(elsewhere.upstream.pipeline_id)
+    assert reasons[elsewhere.upstream.workflow_id] == (
+        f"the record names pipeline #42 ({a.id}), not this pipeline #{a.number}: "
+        "the handoff belongs to another pipeline"
+    )
+
+
+def test_a_handoff_is_found_among_the_holds_other_requirements(sim: SimServer, run: Run) -> None:
+    """A hold requiring a person's approval, a build job that stored nothing, and the trigger: the trigger's counts."""
+    state = sim.state
+    pipeline = state.create_pipeline(PROJECT_A, branch="main")
+    workflow = state.add_workflow(pipeline.id, "build")
+    gate = state.add_job(workflow.id, "person-gate", type="approval", status="on_hold")
+    state.approve_job(workflow.id, gate.id)
+    build = state.add_job(workflow.id, "build", status="success")
+    trigger = state.add_job(workflow.id, "trigger", status="running")
+    tick()
+    b = state.create_pipeline(PROJECT_B, branch="main")
+    finish_downstream(sim, b.id, {"tests": "success"})
+    tick()
+    state.set_job_status(trigger.id, "success")
+    requires = {gate.id: ["success"], build.id: ["success"], trigger.id: ["success"]}
+    hold = state.add_job(workflow.id, HOLD, type="approval", requires=requires)
+    state.set_job_status(hold.id, "on_hold")
+    record = Record(PROJECT_A, pipeline.id, pipeline.number, workflow.id, HOLD, now(), PROJECT_B)
+    handoff = {"v": 1, "record": record.as_dict(), "downstream_pipeline_id": b.id}
+    number = state.get_job(trigger.id).job_number
+    assert number is not None
+    state.add_artifact(PROJECT_A, number, HANDOFF_ARTIFACT, content=json.dumps(handoff).encode())
+    code, [finding], _ = swept(run)
+    assert code == 0
+    assert (finding["decision"], finding["done"]) == ("release", ["released the hold"])
+    assert state.get_job(hold.id).status == "success"
+
+
+def test_verify_refuses_a_job_the_hold_does_not_require_and_a_record_for_another_hold(
+    sim: SimServer, client: CircleCIClient
+) -> None:
+    """What :func:`stored_for_hold` already filters, :func:`verify` refuses on its own too."""
+    handed = handoff_of(sim)
+    [workflow] = list(client.paginate(f"/pipeline/{handed.upstream.pipeline_id}/workflow"))
+    jobs = {job["name"]: job for job in client.paginate(f"/workflow/{workflow['id']}/job")}
+    [stored] = stored_for_hold(client, jobs[HOLD], jobs.values())
+    assert verify(client, PROJECT_A, workflow, jobs[HOLD], stored).proven
+    check = StoredHandoff(jobs["check"], stored.handoff)
+    assert verify(client, PROJECT_A, workflow, jobs[HOLD], check).reason == (
+        "the job check is not a job the hold requires"
+    )
+    other_hold = {**jobs[HOLD], "name": "deploy-gate"}
+    assert verify(client, PROJECT_A, workflow, other_hold, stored).reason == (
+        f"the record names the hold {HOLD!r}, not 'deploy-gate'"
+    )
+    assert stored_for_hold(client, other_hold, jobs.values()) == []

@@ -48,7 +48,7 @@ class Proof:
     """A handoff checked against the API: ``reason`` is ``None`` when it is proven, else why it is not."""
 
     reason: Optional[str]
-    #: B's pipeline as the API answered (``None`` when it was not read or does not exist).
+    #: B's pipeline as the API answered, when the handoff is proven (the sweep reads B's verdict from it).
     pipeline: Optional[dict[str, Any]] = None
 
     @property
@@ -99,20 +99,19 @@ def verify(
         return Proof(f"B's pipeline {pipeline_id} does not exist or this token cannot read it")
     slug = str(pipeline.get("project_slug"))
     if not same_project(slug, record.downstream):
-        return Proof(f"B's pipeline is in {slug}, not in the record's downstream project {record.downstream}", pipeline)
+        return Proof(f"B's pipeline is in {slug}, not in the record's downstream project {record.downstream}")
     number = stored.handoff.downstream_pipeline_number
     if number is not None and pipeline.get("number") != number:
-        return Proof(f"B's pipeline is #{pipeline.get('number')}, not #{number} as the handoff says", pipeline)
+        return Proof(f"B's pipeline is #{pipeline.get('number')}, not #{number} as the handoff says")
     trigger = pipeline.get("trigger")
     kind = trigger.get("type") if isinstance(trigger, dict) else None
     if kind != API_TRIGGER:
-        return Proof(f"B's pipeline was triggered by {kind or 'an unknown trigger'}, not through the API", pipeline)
+        return Proof(f"B's pipeline was triggered by {kind or 'an unknown trigger'}, not through the API")
     created = parse_time(pipeline.get("created_at"))
     if created is None or not started <= created <= stopped:
         return Proof(
             f"B's pipeline was created at {pipeline.get('created_at')}, not while {_job_name(stored.job)} ran "
-            f"({stored.job.get('started_at')} to {stored.job.get('stopped_at')})",
-            pipeline,
+            f"({stored.job.get('started_at')} to {stored.job.get('stopped_at')})"
         )
     return Proof(None, pipeline)
 
@@ -126,8 +125,7 @@ def _names_this_hold(
     project: str, workflow: dict[str, Any], hold: dict[str, Any], stored: StoredHandoff
 ) -> Optional[str]:
     record = stored.handoff.record
-    api_project = str(workflow.get("project_slug"))
-    if not same_project(record.project, api_project) or not same_project(record.project, project):
+    if not same_project(record.project, str(workflow.get("project_slug"))):
         return f"the record names project {record.project}, not {project}, the project being swept"
     if record.pipeline_id != workflow.get("pipeline_id") or record.pipeline_number != workflow.get("pipeline_number"):
         return (
