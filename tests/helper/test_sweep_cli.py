@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import pytest
 
@@ -330,3 +330,38 @@ def test_verify_refuses_a_job_the_hold_does_not_require_and_a_record_for_another
         f"the record names the hold {HOLD!r}, not 'deploy-gate'"
     )
     assert stored_for_hold(client, other_hold, jobs.values()) == []
+
+
+class _Answering:
+    """A client whose answer for B's pipeline is changed by ``edit`` (what the API could send, but the simulator
+    does not): a missing trigger, a creation time on the very millisecond the trigger job started or stopped."""
+
+    def __init__(self, client: CircleCIClient, edit: Callable[[dict[str, Any]], None]) -> None:
+        self.client, self.edit = client, edit
+
+    def get(self, path: str) -> Any:
+        answer = self.client.get(path)
+        self.edit(answer)
+        return answer
+
+
+def test_verify_takes_the_trigger_jobs_span_inclusively_and_refuses_an_approval_job_or_an_unknown_trigger(
+    sim: SimServer, client: CircleCIClient
+) -> None:
+    handed = handoff_of(sim)
+    [workflow] = list(client.paginate(f"/pipeline/{handed.upstream.pipeline_id}/workflow"))
+    jobs = {job["name"]: job for job in client.paginate(f"/workflow/{workflow['id']}/job")}
+    hold, trigger = jobs[HOLD], jobs["trigger"]
+    [stored] = stored_for_hold(client, hold, jobs.values())
+
+    def answering(**fields: Any) -> Any:
+        return cast(CircleCIClient, _Answering(client, lambda answer: answer.update(fields)))
+
+    for moment in (trigger["started_at"], trigger["stopped_at"]):
+        assert verify(answering(created_at=moment), PROJECT_A, workflow, hold, stored).proven, moment
+    unknown = verify(answering(trigger=None), PROJECT_A, workflow, hold, stored)
+    assert unknown.reason == "B's pipeline was triggered by an unknown trigger, not through the API"
+    approval = {**trigger, "type": "approval"}  # a required approval job never stores the handoff
+    assert stored_for_hold(client, hold, [approval, *(j for j in jobs.values() if j is not trigger)]) == []
+    refused = verify(client, PROJECT_A, workflow, hold, StoredHandoff(approval, stored.handoff))
+    assert refused.reason == f"the job trigger (#{trigger['job_number']}) is an approval job, which stores no handoff"

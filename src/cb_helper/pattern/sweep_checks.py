@@ -136,10 +136,10 @@ def _names_this_hold(
         return f"the record names workflow {record.workflow_id}, not this one: the handoff belongs to another workflow"
     if record.hold != hold.get("name"):
         return f"the record names the hold {record.hold!r}, not {hold.get('name')!r}"
-    if stored.job.get("type") == "approval" or str(stored.job.get("id")) not in {
-        str(d) for d in hold.get("dependencies") or []
-    }:
+    if str(stored.job.get("id")) not in {str(d) for d in hold.get("dependencies") or []}:
         return f"{_job_name(stored.job)} is not a job the hold requires"
+    if stored.job.get("type") == "approval":
+        return f"{_job_name(stored.job)} is an approval job, which stores no handoff"
     return None
 
 
