@@ -36,10 +36,14 @@ OPS = "gh/acme/prod"
 
 
 def sweep(server: SimServer, *extra: str) -> subprocess.CompletedProcess[str]:
-    """One `cb-helper sweep` process against the rehearsal's simulator (grace 0: act at once)."""
+    """One `cb-helper sweep` process against the rehearsal's simulator (grace 0: act at once).
+
+    B's project may be canceled in unless ``extra`` names its own ``--cancel-project``.
+    """
     env = {**os.environ, "CIRCLECI_HOST": server.url, "CIRCLE_TOKEN": server.token}
+    cancel = [] if "--cancel-project" in extra else ["--cancel-project", B]
     return subprocess.run(
-        [sys.executable, "-m", "cb_helper", "sweep", "--project", A, "--grace", "0s", *extra],
+        [sys.executable, "-m", "cb_helper", "sweep", "--project", A, "--grace", "0s", *cancel, *extra],
         env=env,
         capture_output=True,
         text=True,
