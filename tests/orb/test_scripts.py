@@ -304,3 +304,25 @@ def test_sweep_options(shell: str, tmp_path: Path) -> None:
     assert "--cancel-orphans" not in argv
     assert argv[argv.index("--since") + 1] == "24h"
     assert argv[argv.index("--token-env") + 1] == "CIRCLE_TOKEN"
+
+
+def test_sweep_passes_each_project_and_each_cancel_project(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(
+        shell,
+        tmp_path,
+        "sweep",
+        {"projects": "gh/acme/a, gh/acme/d", "cancel_projects": "gh/acme/b,gh/acme/c"},
+    )
+    assert code == 0
+    assert argv[0] == "sweep"
+    pairs = list(zip(argv, argv[1:]))
+    assert [v for k, v in pairs if k == "--project"] == ["gh/acme/a", "gh/acme/d"]
+    assert [v for k, v in pairs if k == "--cancel-project"] == ["gh/acme/b", "gh/acme/c"]
+    assert "--cancel-orphans" in argv
+    assert SECRET not in json.dumps(argv)
+
+
+def test_sweep_without_cancel_projects_cancels_nowhere(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path, "sweep", {"projects": "gh/acme/a"})
+    assert code == 0
+    assert "--cancel-project" not in argv

@@ -24,6 +24,9 @@ set -f
 for project in ${CB_PARAM_PROJECTS-}; do
   if [ -n "$project" ]; then set -- "$@" --project "$project"; fi
 done
+for project in ${CB_PARAM_CANCEL_PROJECTS-}; do
+  if [ -n "$project" ]; then set -- "$@" --cancel-project "$project"; fi
+done
 set +f
 IFS="$saved_ifs"
 
