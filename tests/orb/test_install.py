@@ -24,6 +24,7 @@ from tools.orbkit.bundle import (
     UNBUNDLED_PACKAGES,
     bundle_requirements,
     bundled_files,
+    bundled_text,
     render_bundle,
     requirement_name,
 )
@@ -112,7 +113,7 @@ def test_the_images_pip_installs_the_pins_alone(installer: Path, tmp_path: Path,
     assert installed(tmp_path) == sorted([*HELPER_DISTS, "core_dep"])  # --no-deps; jq only if asked; no PyYAML
     assert not (lib / "pip").exists()
     assert not list((lib / "requests").rglob("*.pyc"))  # no bytecode compiled at install time
-    assert (lib / "cb_helper" / "cli.py").read_text() == (PACKAGE_DIR / "cli.py").read_text()
+    assert (lib / "cb_helper" / "cli.py").read_text() == bundled_text(PACKAGE_DIR.parent, Path("cb_helper/cli.py"))
     assert f'export PATH="{tmp_path}/install/bin:$PATH"' in (tmp_path / "bash_env").read_text()
 
     # Isolated from the image: packages on PYTHONPATH shadow neither its pins nor the standard library.
@@ -125,6 +126,16 @@ def test_the_images_pip_installs_the_pins_alone(installer: Path, tmp_path: Path,
         [str(helper), "--version"], env={"PYTHONPATH": str(shadow)}, capture_output=True, text=True, check=False
     )
     assert ran.stdout == f"cb-helper {__version__}\n", ran.stderr
+
+    # Without the library's docstrings and comments, every command still says what the package says.
+    if image[0] == "bash":
+        for command in ("trigger", "approve", "status", "outputs", "sweep", "workflows", "jobs", "cancel"):
+            bundled = subprocess.run([str(helper), command, "--help"], capture_output=True, text=True, check=False)
+            package = subprocess.run(
+                [sys.executable, "-m", "cb_helper", command, "--help"], capture_output=True, text=True, check=False
+            )
+            assert bundled.stdout == package.stdout, command
+            assert len(bundled.stdout.splitlines()) > 5
 
     # The next step of the job: installed in install_dir already, nothing is installed again.
     (tmp_path / "bash_env").unlink()

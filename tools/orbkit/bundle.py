@@ -20,6 +20,7 @@ import re
 import shlex
 import tarfile
 import textwrap
+import tokenize
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -35,6 +36,9 @@ INSTALLER_PATH = "scripts/install_helper.sh"
 ENTRY_MODULE = "cb_helper.cli"
 #: Modules that must never be bundled: pipelines do not need the simulator or the runner.
 NEVER_BUNDLED = ("cb_helper.sim", "cb_helper.rehearse", "cb_helper.commands.sim", "cb_helper.commands.rehearse")
+#: Library packages whose docstrings the bundle leaves out: no user reads them (click takes the help it
+#: shows from the commands and their options, in ``cb_helper.commands`` and ``cb_helper.cli``).
+UNDOCUMENTED_PACKAGES = ("api", "pattern")
 #: Pinned packages the bundled helper never imports: only the simulator and the runner, left out, use them.
 UNBUNDLED_PACKAGES = frozenset({"pyyaml"})
 #: Pinned packages installed only on request (install_helper's ``jq``): no orb step uses ``--jq``.
@@ -192,12 +196,62 @@ def render_bundle(
     return render_preamble(package_dir, requirements_file) + body
 
 
+def bundled_text(root: Path, relative: Path) -> str:
+    """What the bundle carries of one module: without comments, and without docstrings in the library
+    packages (:data:`UNDOCUMENTED_PACKAGES`); every remaining line on its own line number."""
+    text = (root / relative).read_text(encoding="utf-8")
+    return slim_source(text, docstrings=relative.parts[1] not in UNDOCUMENTED_PACKAGES, name=str(relative))
+
+
+def slim_source(text: str, docstrings: bool = True, name: str = "<source>") -> str:
+    """``text`` without comments and, unless ``docstrings``, with each docstring replaced by ``""``.
+
+    Lines keep their numbers (a removed line becomes an empty one), so a traceback points at the same line
+    as in the package. The result must parse to the same syntax tree as ``text`` with its docstrings
+    emptied: anything else is a :class:`BundleError`.
+    """
+    lines = text.splitlines(keepends=True)
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.COMMENT:
+            row, column = token.start
+            lines[row - 1] = lines[row - 1][:column].rstrip() + "\n"
+    tree = ast.parse(text, name)
+    if not docstrings:
+        for node in _docstrings(tree):
+            first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+            start = lines[first].encode("utf-8")[: node.col_offset].decode("utf-8")
+            rest = lines[last].encode("utf-8")[node.end_col_offset :].decode("utf-8")
+            if start.strip() or rest.strip():
+                continue  # not alone on its lines: left as it is
+            lines[first] = f'{start}""\n'
+            lines[first + 1 : last + 1] = ["\n"] * (last - first)
+            node.value = ast.Constant("")
+    slim = "".join(lines)
+    if len(slim.splitlines()) != len(text.splitlines()) or ast.dump(ast.parse(slim, name)) != ast.dump(tree):
+        raise BundleError(f"{name}: removing comments and docstrings changed the code")
+    return slim
+
+
+def _docstrings(tree: ast.Module) -> list[ast.Expr]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                found.append(first)
+    return found
+
+
 def payload(package_dir: Path = PACKAGE_DIR) -> bytes:
     """The bundled modules as a bzip2-compressed tar, the same bytes for the same sources."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:bz2", format=tarfile.USTAR_FORMAT, compresslevel=9) as bundle:
         for relative in bundled_files(package_dir):
-            data = (package_dir.parent / relative).read_bytes()
+            data = bundled_text(package_dir.parent, relative).encode("utf-8")
             info = tarfile.TarInfo(relative.as_posix())
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             bundle.addfile(info, io.BytesIO(data))
