@@ -74,7 +74,9 @@ def f(x):
     # a whole line
     return "# not a comment" + x  # a comment
 '''
-    assert slim_source(source, docstrings=False) == '''""
+    assert (
+        slim_source(source, docstrings=False)
+        == """""
 
 
 
@@ -90,7 +92,8 @@ def f(x):
 
 
     return "# not a comment" + x
-'''
+"""
+    )
     kept = slim_source(source)
     assert '"""A thing."""' in kept
     assert "# why" not in kept

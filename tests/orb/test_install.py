@@ -126,6 +126,18 @@ def test_the_images_pip_installs_the_pins_alone(installer: Path, tmp_path: Path,
         [str(helper), "--version"], env={"PYTHONPATH": str(shadow)}, capture_output=True, text=True, check=False
     )
     assert ran.stdout == f"cb-helper {__version__}\n", ran.stderr
+    package = subprocess.run(
+        [sys.executable, "-m", "cb_helper", "--version"], capture_output=True, text=True, check=True
+    )
+    assert ran.stdout == package.stdout  # the launcher answers --version as the command line does
+    ran = subprocess.run(
+        [str(helper), "--debug", "--version"],
+        env={"PYTHONPATH": str(shadow)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.stdout == f"cb-helper {__version__}\n", ran.stderr  # through click, isolated from the shadows
 
     # Without the library's docstrings and comments, every command still says what the package says.
     if image[0] == "bash":

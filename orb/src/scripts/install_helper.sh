@@ -149,13 +149,19 @@ else
   echo "Installing $requirement from a package index"
   "$@" "$requirement"
 fi
-cat > "$prefix/bin/cb-helper" << LAUNCHER
-#!$interpreter -IS
-import os, sys
-sys.path[:0] = [os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "lib")]
-from cb_helper.cli import main
-sys.exit(main())
-LAUNCHER
+{
+  echo "#!$interpreter -IS"
+  echo "import os, sys"
+  if [ "$source_kind" = bundled ]; then
+    # The bundled version is known: --version answers without importing (and compiling) the command line.
+    echo "if sys.argv[1:] == ['--version']:"
+    echo "    print('cb-helper $version')"
+    echo "    sys.exit(0)"
+  fi
+  echo 'sys.path[:0] = [os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "lib")]'
+  echo "from cb_helper.cli import main"
+  echo "sys.exit(main())"
+} > "$prefix/bin/cb-helper"
 chmod +x "$prefix/bin/cb-helper"
 
 mkdir -p "$install_dir/bin"
