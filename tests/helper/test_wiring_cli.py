@@ -67,7 +67,7 @@ def test_a_hold_that_requires_the_trigger_only_through_a_build_job_is_refused_wi
 
 
 def test_a_hold_that_does_not_require_the_trigger_at_all_is_refused(sim: SimServer, run: Run) -> None:
-    workflow_id, ids = a_workflow(sim, ())
+    workflow_id, _ = a_workflow(sim, ())
     other = sim.state.add_job(workflow_id, "lint", status="running")
     sim.state.add_job(workflow_id, "gate", type="approval", requires={other.id: ["success"]})
     code, stderr = trigger(run, workflow_id, "--hold", "gate")
@@ -212,6 +212,7 @@ def test_a_handoff_listed_late_is_looked_for_again(sim: SimServer, run: Run, tmp
     assert triggered.code == 0, triggered.output
     [b] = sim.state.pipelines_of(PROJECT_B)
     number = sim.state.get_job(upstream.jobs["trigger"]).job_number
+    assert number is not None
     sim.state.clear_request_log()
 
     def list_late() -> None:
@@ -291,7 +292,8 @@ def test_a_handoff_file_that_is_not_one_names_json_types(
     assert result.code == 2, result.output
     assert result.stderr.count("\n") == 1
     assert expected in result.stderr
-    assert "NoneType" not in result.stderr and "list" not in result.stderr
+    assert "NoneType" not in result.stderr
+    assert "list" not in result.stderr
     assert sim.state.request_log == []
 
 
