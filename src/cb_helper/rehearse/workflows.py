@@ -50,7 +50,8 @@ def pipeline_values(
         "git.revision": revision,
         "git.base_revision": revision,
         "trigger_source": trigger_type,
-        "trigger.type": trigger_type,
+        # CircleCI names a schedule "scheduled_pipeline" in trigger_source but "schedule" in trigger.type.
+        "trigger.type": "schedule" if trigger_type == "scheduled_pipeline" else trigger_type,
         "schedule.name": "",
         "schedule.id": "",
     }
