@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.circleback import A, B, UPSTREAM_CONFIG, describe, downstream, rehearsal, step, write_project
+from tests.e2e.circleback import UPSTREAM_CONFIG, A, B, describe, downstream, rehearsal, step, write_project
 
 TRIGGER_STEP = "Trigger the downstream pipeline"
 
