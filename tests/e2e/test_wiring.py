@@ -4,6 +4,7 @@ job the hold must require, so the indirect wiring fails A's trigger before B exi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -12,8 +13,8 @@ from tests.e2e.circleback import UPSTREAM_CONFIG, A, B, describe, downstream, re
 TRIGGER_STEP = "Trigger the downstream pipeline"
 
 
-def a_config(hold_requires: list[str]) -> dict[str, object]:
-    config = yaml.safe_load(UPSTREAM_CONFIG)
+def a_config(hold_requires: list[str]) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load(UPSTREAM_CONFIG)
     config["jobs"] = {
         "sign-bundle": {"docker": [{"image": "cimg/base:current"}], "steps": [{"run": "echo signed"}]},
     }
