@@ -28,6 +28,7 @@ from cb_helper.api.times import format_duration, format_time, parse_time
 from cb_helper.api.vocabulary import WORKFLOW_TERMINAL
 from cb_helper.pattern.approve import approve_job
 from cb_helper.pattern.cancel import cancel_pipeline
+from cb_helper.pattern.chain import cancel_chain, describe_links
 from cb_helper.pattern.proof import handoffs_for_hold
 from cb_helper.pattern.record import Handoff
 from cb_helper.pattern.status import read_verdict
@@ -102,6 +103,8 @@ def _sweep_workflow(
     for hold in jobs:
         if hold.get("type") != "approval" or (not orphaned and hold.get("status") != "on_hold"):
             continue
+        if hold.get("status") == "success":
+            continue  # approved: B circled back (or a sweep released it); nothing an orphan sweep need report
         handoffs = handoffs_for_hold(client, hold, jobs)
         findings = [_judge(client, workflow, hold, handoff, options, moment, orphaned) for handoff in handoffs]
         release = any(f.decision in ("release", "cancel_and_release") for f in findings)
@@ -172,6 +175,7 @@ def _act(
         if finding.decision in ("cancel", "cancel_and_release"):
             canceled = cancel_pipeline(client, finding.downstream_pipeline_id)
             finding.done.append(f"canceled {len(canceled)} workflow(s) of B" if canceled else "B was already stopped")
+            finding.done.extend(describe_links(cancel_chain(client, finding.downstream_pipeline_id)))
         if release and hold.get("status") == "on_hold":
             result = approve_job(client, workflow, hold)
             hold["status"] = "success"  # one approval per hold, even for several handoffs
