@@ -303,3 +303,44 @@ def test_a_deadline_past_artifact_retention_warns_and_is_kept(sim: SimServer, ru
     assert code == 0, stderr
     assert "warning: --deadline 45d outlives CircleCI's artifact retention (30d by default" in stderr
     assert len(sim.state.pipelines_of(PROJECT_B)) == 1
+
+
+# --- the sweeper: approved holds of stopped A workflows are news only while their B still runs --------------------
+
+
+def _approved_and_failed(sim: SimServer, run: Run, tmp_path: Path) -> tuple[str, str]:
+    """A's hold approved, then A's check failed (A's workflow is failed); B's handoff stored."""
+    upstream = make_upstream(sim)
+    handoff = tmp_path / "handoff.json"
+    triggered = run(
+        "trigger", "--project", PROJECT_B, "--branch", "main", "--no-verify-start",
+        "--upstream-workflow-id", upstream.workflow_id, "--handoff-file", str(handoff),
+    )  # fmt: skip
+    assert triggered.code == 0, triggered.output
+    number = sim.state.get_job(upstream.jobs["trigger"]).job_number
+    assert number is not None
+    sim.state.add_artifact(PROJECT_A, number, HANDOFF_ARTIFACT, content=handoff.read_bytes())
+    sim.state.approve_job(upstream.workflow_id, upstream.hold_id)
+    sim.state.set_job_status(upstream.jobs["check"], "running")
+    sim.state.set_job_status(upstream.jobs["check"], "failed")
+    [b] = sim.state.pipelines_of(PROJECT_B)
+    workflow = sim.state.add_workflow(b.id, "tests")
+    job = sim.state.add_job(workflow.id, "unit-tests", status="running")
+    return upstream.workflow_id, job.id
+
+
+def test_an_orphan_sweep_leaves_approved_holds_of_finished_bs_out(sim: SimServer, run: Run, tmp_path: Path) -> None:
+    _, b_job = _approved_and_failed(sim, run, tmp_path)
+    sim.state.set_job_status(b_job, "success")
+    result = run("sweep", "--project", PROJECT_A, "--cancel-orphans", "--grace", "0s")
+    assert result.code == 0, result.output
+    assert result.stdout == ""
+    assert "0 hold(s) named by a record" in result.stderr
+
+
+def test_an_orphan_sweep_still_cancels_a_b_running_for_a_failed_a(sim: SimServer, run: Run, tmp_path: Path) -> None:
+    workflow_id, _ = _approved_and_failed(sim, run, tmp_path)
+    result = run("sweep", "--project", PROJECT_A, "--cancel-orphans", "--dry-run")
+    assert result.code == 0, result.output
+    assert f"(workflow {workflow_id})" in result.stdout
+    assert "A's workflow is failed; B still runs (tests) -> would cancel B" in result.stdout

@@ -103,10 +103,11 @@ def _sweep_workflow(
     for hold in jobs:
         if hold.get("type") != "approval" or (not orphaned and hold.get("status") != "on_hold"):
             continue
-        if hold.get("status") == "success":
-            continue  # approved: B circled back (or a sweep released it); nothing an orphan sweep need report
         handoffs = handoffs_for_hold(client, hold, jobs)
         findings = [_judge(client, workflow, hold, handoff, options, moment, orphaned) for handoff in handoffs]
+        if hold.get("status") == "success":
+            # Approved long ago: only a B that still runs for a stopped A is news (--cancel-orphans cancels it).
+            findings = [f for f in findings if f.decision != "none"]
         release = any(f.decision in ("release", "cancel_and_release") for f in findings)
         for finding in findings:
             if not options.dry_run:
