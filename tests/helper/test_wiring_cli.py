@@ -6,18 +6,21 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Optional
 
 import pytest
 
-from cb_helper.pattern.record import HANDOFF_ARTIFACT, parse_record
+from cb_helper.api.times import now
+from cb_helper.pattern.record import HANDOFF_ARTIFACT, Record, parse_record
 from cb_helper.sim import SimServer
 from tests.helper.conftest import PROJECT_A, PROJECT_B, Run, make_upstream
 
 TRIGGER = "trigger-quick-farm"
 SIGN = "sign-bundle"
 HOLD = "await-quick-farm"
+OTHER_ID = "5034460f-c7c4-4c43-9457-de07e2029e7b"
 
 
 def a_workflow(sim: SimServer, hold_requires: tuple[str, ...], *, check: bool = True) -> tuple[str, dict[str, str]]:
@@ -344,3 +347,62 @@ def test_an_orphan_sweep_still_cancels_a_b_running_for_a_failed_a(sim: SimServer
     assert result.code == 0, result.output
     assert f"(workflow {workflow_id})" in result.stdout
     assert "A's workflow is failed; B still runs (tests) -> would cancel B" in result.stdout
+
+
+# --- chains: C's deadline nests inside B's ------------------------------------------------------------------------
+
+
+def _b_record(deadline: datetime) -> str:
+    return Record(PROJECT_A, OTHER_ID, 3, OTHER_ID, "wait", deadline.replace(microsecond=0), PROJECT_B).encode()
+
+
+def test_a_chained_trigger_caps_the_deadline_at_the_upstreams_less_the_margin(sim: SimServer, run: Run) -> None:
+    workflow_id, _ = a_workflow(sim, (TRIGGER,))
+    upstream = now() + timedelta(hours=2)
+    code, stderr = trigger(run, workflow_id, "--upstream", _b_record(upstream), "--chain-margin", "15m")
+    assert code == 0, stderr
+    [c] = sim.state.pipelines_of(PROJECT_B)
+    record = parse_record(c.parameters["circleback"])
+    assert record is not None
+    assert record.deadline == upstream.replace(microsecond=0) - timedelta(minutes=15)
+    assert "less 15m for this pipeline's check and circle-back, earlier than now + 6h" in stderr
+
+
+def test_a_chained_trigger_keeps_its_own_deadline_when_it_is_earlier(sim: SimServer, run: Run) -> None:
+    workflow_id, _ = a_workflow(sim, (TRIGGER,))
+    code, stderr = trigger(run, workflow_id, "--upstream", _b_record(now() + timedelta(days=1)), "--deadline", "1h")
+    assert code == 0, stderr
+    [c] = sim.state.pipelines_of(PROJECT_B)
+    record = parse_record(c.parameters["circleback"])
+    assert record is not None
+    assert timedelta(minutes=59) < record.deadline - now() <= timedelta(hours=1)
+    assert "now + 1h (--deadline), before the upstream's deadline" in stderr
+
+
+def test_a_chained_trigger_whose_upstream_deadline_has_passed_triggers_nothing(sim: SimServer, run: Run) -> None:
+    workflow_id, _ = a_workflow(sim, (TRIGGER,))
+    code, stderr = trigger(run, workflow_id, "--upstream", _b_record(now() + timedelta(minutes=5)))
+    assert code == 4, stderr
+    assert "less the margin 10m for this pipeline's own check and circle-back has passed; nothing triggered" in stderr
+    assert pipeline_posts(sim) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--upstream", "{"), "--upstream is not a circleback record: not JSON"),
+        (("--chain-margin", "soon"), "--chain-margin 'soon' is not a duration"),
+    ],
+)
+def test_bad_chain_options_send_nothing(sim: SimServer, run: Run, args: tuple[str, ...], expected: str) -> None:
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", OTHER_ID, *args)
+    assert result.code == 2, result.output
+    assert expected in result.stderr
+    assert sim.state.request_log == []
+
+
+def test_upstream_without_a_workflow_is_refused(sim: SimServer, run: Run) -> None:
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--upstream", _b_record(now()))
+    assert result.code == 2, result.output
+    assert "--upstream needs --upstream-workflow-id" in result.stderr
+    assert sim.state.request_log == []

@@ -323,3 +323,25 @@ def test_the_demos_configs_lint_clean(orb: Path, tmp_path: Path) -> None:
         projects = _projects(load_orb(orb), scenario, tmp_path / str(index))
         code, out, err = lint(orb, *projects.items())
         assert (code, out) == (0, ""), f"{scenario.title}: {out}{err}"
+
+
+def test_rehearse_lints_first_and_prints_what_it_finds(orb: Path, tmp_path: Path) -> None:
+    path = a_config(
+        tmp_path,
+        """
+        jobs:
+          - circleback/trigger:
+              {name: trigger-b, context: circleci-api, project_slug: gh/acme/project-b, branch: main}
+          - build: {name: sign-bundle, requires: [trigger-b]}
+          - wait-for-triggered-pipeline: {type: approval, requires: [sign-bundle]}
+        """,
+    )
+    args = ["rehearse", "--orb", f"circleback={orb}", "--context", "circleci-api", "--project", f"{A}={path}"]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([*args, "--timeout", "60"])
+    first = err.getvalue().splitlines()[0]
+    hold_line = line_of(path, "- wait-for-triggered-pipeline:")
+    assert first.startswith(f"cb-helper: lint: {path}:{hold_line}: the hold 'wait-for-triggered-pipeline' does not")
+    assert code == 1  # A's trigger refuses the same wiring at run time, before B is triggered
+    assert "must require this trigger job 'trigger-b' directly" in out.getvalue()
