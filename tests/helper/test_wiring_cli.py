@@ -177,7 +177,10 @@ def test_the_circle_back_stops_at_once_when_as_trigger_fails_while_it_waits(sim:
     [b] = sim.state.pipelines_of(PROJECT_B)
     sim.state.clear_request_log()
     thread = _fail_when_polled(sim, upstream.jobs["trigger"], f"/workflow/{upstream.workflow_id}/job")
-    result = run("approve", "--upstream", b.parameters["circleback"], "--downstream-pipeline-id", b.id, "--json")
+    result = run(
+        "approve", "--upstream", b.parameters["circleback"], "--downstream-pipeline-id", b.id, "--json",
+        "--hold-timeout", "60",
+    )  # fmt: skip
     thread.join()
     assert result.code == 0, result.output
     assert json.loads(result.stdout)["outcome"] == "upstream_stopped"
