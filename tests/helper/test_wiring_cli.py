@@ -409,3 +409,16 @@ def test_upstream_without_a_workflow_is_refused(sim: SimServer, run: Run) -> Non
     assert result.code == 2, result.output
     assert "--upstream needs --upstream-workflow-id" in result.stderr
     assert sim.state.request_log == []
+
+
+def test_the_legacy_circle_back_also_stops_when_as_trigger_failed(sim: SimServer, run: Run) -> None:
+    upstream = make_upstream(sim, hold_status="blocked")
+    sim.state.set_job_status(upstream.jobs["trigger"], "failed")
+    result = run(
+        "approve", "--job-name", "wait-for-triggered-pipeline", "--workflow-id", upstream.workflow_id,
+        "--allow-project", PROJECT_A, "--hold-timeout", "60", "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    assert json.loads(result.stdout)["outcome"] == "upstream_stopped"
+    assert "will never go on hold (the job it requires, trigger, is failed)" in result.stderr
+    assert sim.state.effects("approve") == []

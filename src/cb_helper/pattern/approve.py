@@ -88,6 +88,16 @@ def approve_hold(
         if status == "on_hold" or status not in JOB_PENDING:
             return _act_on(client, workflow, job)
         # blocked/queued: the jobs it requires (e.g. the trigger job itself) have not finished yet.
+        siblings = list(client.paginate(f"/workflow/{workflow['id']}/job"))
+        stopped = never_on_hold(client, str(workflow["id"]), job, siblings)
+        if stopped is not None:
+            log.warning(
+                "approval job %s in %s will never go on hold (%s): the upstream stopped waiting; nothing approved",
+                job_name,
+                describe(workflow),
+                stopped,
+            )
+            return ApprovalResult(workflow, job, "upstream_stopped")
         if on_progress:
             on_progress(f"approval job {job_name!r} is {status}; waiting until it is on hold")
         if not poller.wait():
