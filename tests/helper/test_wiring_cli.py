@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
@@ -424,3 +424,50 @@ def test_the_legacy_circle_back_also_stops_when_as_trigger_failed(sim: SimServer
     assert json.loads(result.stdout)["outcome"] == "upstream_stopped"
     assert "will never go on hold (the job it requires, trigger, is failed)" in result.stderr
     assert sim.state.effects("approve") == []
+
+
+PROJECT_C = "gh/acme/project-c"
+
+
+def _trigger_below(sim: SimServer, run: Run, tmp_path: Path, upstream: Any, project: str, *extra: str) -> str:
+    """Trigger ``project`` from ``upstream``'s running trigger job, store the handoff, put the hold on hold."""
+    handoff = tmp_path / f"{project.rsplit('/', 1)[-1]}.json"
+    triggered = run(
+        "trigger", "--project", project, "--branch", "main", "--no-verify-start",
+        "--upstream-workflow-id", upstream.workflow_id, "--handoff-file", str(handoff), *extra,
+    )  # fmt: skip
+    assert triggered.code == 0, triggered.output
+    trigger = sim.state.get_job(upstream.jobs["trigger"])
+    sim.state.set_job_status(trigger.id, "success")
+    sim.state.set_job_status(upstream.hold_id, "on_hold")
+    assert trigger.job_number is not None
+    owner = sim.state.get_pipeline(upstream.pipeline_id).project_slug
+    sim.state.add_artifact(owner, trigger.job_number, HANDOFF_ARTIFACT, content=handoff.read_bytes())
+    [pipeline] = sim.state.pipelines_of(project)
+    return str(pipeline.id)
+
+
+@pytest.mark.parametrize("c_allowed", [True, False])
+def test_a_sweep_cancels_down_the_chain_only_in_cancel_projects(
+    sim: SimServer, run: Run, tmp_path: Path, c_allowed: bool
+) -> None:
+    sim.state.add_project(PROJECT_C)
+    a = make_upstream(sim, hold_status="blocked")
+    b_id = _trigger_below(sim, run, tmp_path, a, PROJECT_B, "--deadline", "1s")
+    b = make_upstream(sim, hold_status="blocked", pipeline_id=b_id)  # B triggers C and holds for it
+    c_id = _trigger_below(sim, run, tmp_path, b, PROJECT_C)
+    c_workflow = sim.state.add_workflow(c_id, "tests")
+    sim.state.add_job(c_workflow.id, "unit-tests", status="running")
+    time.sleep(1.2)  # B's deadline passes
+    allowed = ["--cancel-project", PROJECT_B] + (["--cancel-project", PROJECT_C] if c_allowed else [])
+    result = run("sweep", "--project", PROJECT_A, "--grace", "0s", *allowed)
+    assert result.code == 0, result.output
+    assert "canceled 1 workflow(s) of B" in result.stdout
+    below = f"{PROJECT_C} pipeline {c_id} (level 1 below B)"
+    if c_allowed:
+        assert f"canceled 1 workflow(s) of {below}" in result.stdout
+        assert sim.state.get_workflow(c_workflow.id).status == "canceled"
+    else:
+        assert f"left {below} running: its project is not in --cancel-project" in result.stdout
+        assert sim.state.get_workflow(c_workflow.id).status == "running"
+    assert sim.state.get_job(a.hold_id).status == "success"
