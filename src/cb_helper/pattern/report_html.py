@@ -145,10 +145,7 @@ def layout(page: Mapping[str, Any]) -> dict[str, Any]:
         rows = []
         for row in lane.get("rows") or []:
             start, stop = _number(row.get("start")), _number(row.get("stop"))
-            placed = dict(row)
-            placed.setdefault("note", "")
-            placed.setdefault("anchor", None)
-            placed.setdefault("url", None)
+            placed = {"workflow": "", "kind": "build", "status": "", "note": "", "anchor": None, "url": None, **row}
             if start is None:
                 placed.update(left=None, width=None, seconds=None, open=False)
             else:
@@ -160,7 +157,7 @@ def layout(page: Mapping[str, Any]) -> dict[str, Any]:
                     open=stop is None,
                 )
             rows.append(placed)
-        lanes.append({**lane, "rows": rows})
+        lanes.append({"url": None, "status": "", **lane, "rows": rows})
     markers = [
         {**marker, "left": round((_number(marker.get("at")) or 0.0) / span * 100, 3)}
         for marker in sorted(page.get("markers") or [], key=lambda m: _number(m.get("at")) or 0.0)
