@@ -144,4 +144,4 @@ def test_the_axis_places_each_job_and_durations_read_well() -> None:
     html = render_page(page)
     assert 'style="left: 25.0%; width: 25.0%"' in html
     assert "so far" in html
-    assert "did not run" in html
+    assert "not started" in html

@@ -57,7 +57,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Status words and the colour class they take on the page (words are always printed too).
 _TONE = {
     "success": "good",
-    "circled_back": "good",
+    "circled_back": "idle",
     "failed": "bad",
     "failing": "bad",
     "error": "bad",
