@@ -36,6 +36,9 @@ def test_parameters_users_asked_about_are_there() -> None:
 
 
 def test_the_readme_and_orb_md_point_to_the_reference() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "[docs/orb-reference.md](docs/orb-reference.md)" in readme
+    count = len(components("examples"))
+    words = {6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
+    assert f"each of the {words.get(count, str(count))} examples" in readme  # the README's count is the orb's
     assert "[orb-reference.md](orb-reference.md)" in (ROOT / "docs" / "orb.md").read_text(encoding="utf-8")
