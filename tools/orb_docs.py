@@ -62,9 +62,10 @@ def parameter_table(parameters: dict[str, Any]) -> list[str]:
     if not parameters:
         return ["No parameters."]
     lines = ["| parameter | type | default | description |", "|---|---|---|---|"]
-    for name, spec in parameters.items():
-        spec = spec or {}
-        lines.append(f"| `{name}` | {_type(spec)} | {_cell(_default(spec))} | {_cell(_text(spec.get('description')))} |")
+    for name, given in parameters.items():
+        spec = given or {}
+        description = _cell(_text(spec.get("description")))
+        lines.append(f"| `{name}` | {_type(spec)} | {_cell(_default(spec))} | {description} |")
     return lines
 
 
