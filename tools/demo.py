@@ -42,6 +42,7 @@ A = "gh/acme/project-a"
 B = "gh/acme/project-b"
 HOLD = "wait-for-triggered-pipeline"
 CHECK = "check-project-b"
+GATE = "approve-deploy"  # a person's approval before A deploys
 DIGEST = "sha256:9b2c41f0e7d86a35c1f4b0a2d7e9c8b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0"
 #: B's tests write a JUnit report; with a failing outcome, two of the unit tests fail.
 RUN_TESTS = """#!/usr/bin/env bash
@@ -205,19 +206,33 @@ def run_scenario(
     with (
         server,
         Rehearsal(
-            projects, orbs={"circleback": orb}, contexts={"circleci-api": {}}, server=server, on_event=hook
+            projects,
+            orbs={"circleback": orb},
+            contexts={"circleci-api": {}, "production-deploy": {}},
+            server=server,
+            on_event=hook,
         ) as run,
     ):
         run.start(A)
         result = run.run_until_settled(120)
         shown = 0
-        if scenario.cancel_b and result.outcome == "stuck":
-            for line in timeline_lines(result, color=color, width=width):
+
+        def so_far() -> int:
+            """Print the timeline's events since the last call, so that what follows comes after them."""
+            for line in timeline_lines(result, color=color, width=width, events=result.timeline[shown:]):
                 click.echo(line, color=color)
-            shown = len(result.timeline)
+            return len(result.timeline)
+
+        if scenario.cancel_b and result.outcome == "stuck":
+            shown = so_far()
             click.echo(f"A waits on {HOLD} and B will never circle back: running the sweep")
             for line in _sweep(run.server.url, run.server.token):
                 click.echo(f"  {line}")
+            result = run.run_until_settled(120)
+        if result.outcome == "stuck" and any(w.endswith(f"/{GATE}") for w in result.waiting):
+            shown = so_far()
+            click.echo(f"A's deploy waits on {GATE}, a person's approval: approving it as a person")
+            _approve_as_a_person(server.state)
             result = run.run_until_settled(120)
         kept = _keep_page(run.workdir, result, page) if page is not None else None
     for line in timeline_lines(result, color=color, width=width, events=result.timeline[shown:]):
@@ -248,6 +263,16 @@ def _keep_page(workdir: Path, result: RehearsalResult, target: Path) -> Optional
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(stored.read_bytes())
     return target
+
+
+def _approve_as_a_person(state: SimState) -> None:
+    """Approve A's person's gate as someone in the deploy context's security group would, in the web app."""
+    person = state.add_token("demo-release-manager", login="release-manager", name="Release Manager")
+    for pipeline in state.pipelines_of(A):
+        for workflow in state.workflows_of(pipeline.id):
+            for job in state.jobs_of(workflow.id):
+                if job.name == GATE and job.status == "on_hold":
+                    state.approve_job(workflow.id, job.id, approver=person.id)
 
 
 def _cancel_b_when_tests_start(state: SimState) -> Any:

@@ -18,6 +18,7 @@ def test_demo_passes_with_all_scenarios(packed_orb: Path, tmp_path: Path, capsys
     assert "A's verdict: check-project-b failed (exit 1)" in out
     assert "failed job: unit-tests" in out
     assert f"A's deploy job: deploying image {demo.DIGEST}" in out
+    assert out.count("approve-deploy, a person's approval: approving it as a person") == 1  # only for a passing B
     assert "unit-tests: test_total_includes_tax (tests/test_cart.py): AssertionError: expected 10.80" in out
     assert "A's check stored 2 failing test(s) of B: test_total_includes_tax, test_discount_rounding" in out
     assert out.count("billable while waiting: 0.00s") == 3

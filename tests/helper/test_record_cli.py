@@ -23,8 +23,9 @@ OTHER = "5034460f-c7c4-4c43-9457-de07e2029e7b"
 def handed_off(
     sim: SimServer, run: Run, tmp_path: Path, *extra: str, hold_status: str = "on_hold"
 ) -> tuple[Any, dict[str, Any]]:
-    """A's hold on hold, B triggered with the record, and the handoff stored as the trigger job's artifact."""
-    upstream = make_upstream(sim, hold_status=hold_status)
+    """A's hold on hold, B triggered with the record while A's trigger job runs, and the handoff stored as that
+    job's artifact (as A's trigger job does: the sweep believes only a B created while it ran)."""
+    upstream = make_upstream(sim, hold_status="blocked")
     handoff_file = tmp_path / "handoff.json"
     result = run(
         "trigger",
@@ -40,6 +41,9 @@ def handed_off(
         *extra,
     )
     assert result.code == 0, result.output
+    if hold_status != "blocked":
+        sim.state.set_job_status(upstream.jobs["trigger"], "success")
+        sim.state.set_job_status(upstream.hold_id, hold_status)
     number = sim.state.get_job(upstream.jobs["trigger"]).job_number
     assert number is not None
     sim.state.add_artifact(PROJECT_A, number, HANDOFF_ARTIFACT, content=handoff_file.read_bytes())

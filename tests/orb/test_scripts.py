@@ -238,3 +238,24 @@ def test_circle_back_passes_the_outputs_file(tmp_path: Path) -> None:
     code, prove = run_fake(tmp_path, "approve_job", {"upstream": RECORD, "outputs": "~/ws/outputs.json"})
     assert code == 0
     assert prove[prove.index("--outputs") + 1] == str(tmp_path / "bin" / "ws" / "outputs.json")
+
+
+def test_sweep_passes_each_project_and_each_cancel_project(tmp_path: Path) -> None:
+    code, argv = run_fake(
+        tmp_path,
+        "sweep",
+        {"projects": "gh/acme/a, gh/acme/d", "cancel_projects": "gh/acme/b,gh/acme/c"},
+    )
+    assert code == 0
+    assert argv[0] == "sweep"
+    pairs = list(zip(argv, argv[1:]))
+    assert [v for k, v in pairs if k == "--project"] == ["gh/acme/a", "gh/acme/d"]
+    assert [v for k, v in pairs if k == "--cancel-project"] == ["gh/acme/b", "gh/acme/c"]
+    assert "--cancel-orphans" in argv
+    assert SECRET not in json.dumps(argv)
+
+
+def test_sweep_without_cancel_projects_cancels_nowhere(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path, "sweep", {"projects": "gh/acme/a"})
+    assert code == 0
+    assert "--cancel-project" not in argv

@@ -45,15 +45,39 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
 
 
+ARTIFACT_HOST_KEY = "cb_helper.artifact_host"
+
+
+def artifact_host_option(func: F) -> F:
+    """``--artifact-host`` (env ``CIRCLECI_ARTIFACT_HOST``), for commands that download artifacts: kept in the
+    click context for :func:`make_client`, so the command's own signature does not change."""
+
+    def keep(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> None:
+        ctx.meta[ARTIFACT_HOST_KEY] = value
+
+    return click.option(
+        "--artifact-host",
+        envvar="CIRCLECI_ARTIFACT_HOST",
+        metavar="URL",
+        expose_value=False,
+        callback=keep,
+        help="CircleCI Server: the host serving artifacts when it is not --host (https); the token is sent there "
+        "too, and to no other host; env CIRCLECI_ARTIFACT_HOST.",
+    )(func)
+
+
 def make_client(host: str, token_env: str) -> CircleCIClient:
-    """Validate host and token (exit 2 when wrong), then build the client. No request is sent here."""
+    """Validate host, artifact host and token (exit 2 when wrong), then build the client. No request is sent here."""
     from cb_helper.api.auth import read_token
-    from cb_helper.api.client import CircleCIClient, normalize_host
+    from cb_helper.api.client import CircleCIClient, normalize_artifact_host, normalize_host
     from cb_helper.api.tuning import timeouts
 
     normalize_host(host)
+    context = click.get_current_context(silent=True)
+    artifact_host = context.meta.get(ARTIFACT_HOST_KEY) if context is not None else None
+    artifact_hosts = [normalize_artifact_host(artifact_host)] if artifact_host else []
     token = read_token(token_env)
-    return CircleCIClient(host, token, timeout=timeouts())
+    return CircleCIClient(host, token, timeout=timeouts(), artifact_hosts=artifact_hosts)
 
 
 class Progress:

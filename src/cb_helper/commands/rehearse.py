@@ -128,11 +128,14 @@ def orbs_of(values: Sequence[str]) -> dict[str, Path]:
 @click.option("--branch", default="main", show_default=True, help="Branch of the started pipeline.")
 @click.option("--tag", help="Start a tag pipeline instead of a branch one.")
 @click.option(
+    "--trigger-type",
     "--trigger-source",
-    type=click.Choice(["webhook", "api", "scheduled_pipeline"]),
+    "trigger_source",
+    type=click.Choice(["webhook", "api", "schedule", "scheduled_pipeline"]),
     default="webhook",
     show_default=True,
-    help="How the started pipeline was triggered (pipeline.trigger_source): a push, the API, or a schedule.",
+    help="How the started pipeline was triggered (pipeline.trigger.type): a push, the API, or a schedule "
+    "(schedule; scheduled_pipeline is the same).",
 )
 @click.option(
     "--parameter",

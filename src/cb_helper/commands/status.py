@@ -14,6 +14,7 @@ from cb_helper.commands.options import (
     CONTEXT_SETTINGS,
     Progress,
     api_options,
+    artifact_host_option,
     json_option,
     make_client,
     positive,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     "downstream's on one time axis, why A was released, failed jobs, failing tests and outputs.",
 )
 @json_option
+@artifact_host_option
 @api_options
 def status(
     pipeline_id: Optional[str],
@@ -173,7 +175,17 @@ def status(
     if code != ExitStatus.OK:
         what = f": {release.text}" if release is not None else f" {verdict.conclusion}"
         click.echo(f"cb-helper: downstream pipeline {pid}{what}", err=True)
+        if handoff is not None:
+            click.echo(f"cb-helper: {NEW_VERDICT}", err=True)
         click.get_current_context().exit(int(code))
+
+
+#: What a failed check says about reruns: rerunning only the check reads the same downstream run again.
+NEW_VERDICT = (
+    "rerunning this job alone reads the same downstream run again and gives this verdict again; for a new one, "
+    "rerun the downstream's workflow (from failed) and then this job, or rerun this workflow from the start to "
+    "trigger a new downstream (see docs/reruns.md)"
+)
 
 
 def _write_page(

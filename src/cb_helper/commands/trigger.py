@@ -62,7 +62,13 @@ from cb_helper.commands.options import (
 )
 @click.option("--verify-start/--no-verify-start", default=True, show_default=True, help="Wait until it really runs.")
 @click.option(
-    "--start-timeout", type=float, default=120.0, show_default=True, metavar="SECONDS", help="With --verify-start."
+    "--start-timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --verify-start: how long the pipeline may take to run a workflow (a dynamic config's setup "
+    "workflow counts: the setup itself may take longer).",
 )
 @json_option
 @api_options
@@ -89,7 +95,8 @@ def trigger(
 
     With --upstream-workflow-id, the downstream receives one parameter, the circleback record: this workflow,
     its hold, and a deadline. By default the command then waits until the pipeline really started (state
-    created, a workflow exists); a pipeline that errored (e.g. a broken config) fails at once with exit status 5.
+    created, a workflow exists; or, for a dynamic config, its setup workflow running); a pipeline that errored
+    (e.g. a broken config) fails at once with exit status 5.
 
     Example:
 
@@ -102,7 +109,7 @@ def trigger(
     from cb_helper.api.vocabulary import merge_parameters
     from cb_helper.pattern.record import Handoff
     from cb_helper.pattern.render import to_json
-    from cb_helper.pattern.trigger import TriggerRequest, upstream_record, verify_started
+    from cb_helper.pattern.trigger import TriggerRequest, auto_cancel_warning, upstream_record, verify_started
     from cb_helper.pattern.trigger import trigger as send_trigger
 
     merged = merge_parameters(parameters, parameters_json)
@@ -135,6 +142,9 @@ def trigger(
             parameters={**merged, record_parameter: record.encode()},
             definition_id=definition_id,
         )
+        warning = auto_cancel_warning(client, record, request)
+        if warning is not None:
+            click.echo(f"cb-helper: warning: {warning}", err=True)
     result = send_trigger(client, request)
     if target is not None:
         target.write_text(result.id + "\n", encoding="utf-8")
@@ -145,6 +155,8 @@ def trigger(
         with Progress() as progress:
             verify_started(client, result, Poller(timeout=start_timeout, interval=1, max_interval=10), progress)
         names = ", ".join(f"{w.get('name')} ({w.get('status')})" for w in result.workflows)
+        if result.in_setup:
+            names += "; a dynamic config: its setup workflow continues it"
         click.echo(f"pipeline {result.id} started: {names}", err=True)
     if as_json:
         from cb_helper.pattern.status import pipeline_url

@@ -166,18 +166,42 @@ def _act_on(client: CircleCIClient, workflow: dict[str, Any], job: dict[str, Any
     if status == "on_hold":
         return approve_job(client, workflow, job)
     if status == "success":
-        log.info("job %s in workflow %s was already approved", name, workflow.get("id"))
+        log.info(
+            "job %s in workflow %s was already approved%s", name, workflow.get("id"), _rerun_note(client, workflow)
+        )
         return ApprovalResult(workflow, job, "already_approved")
     if status in UPSTREAM_STOPPED:
         # Nobody waits any more: the downstream's own result should not turn red because of it.
         log.warning(
-            "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved",
+            "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved%s",
             name,
             workflow.get("id"),
             status,
+            _rerun_note(client, workflow),
         )
         return ApprovalResult(workflow, job, "upstream_stopped")
     raise Refused(f"approval job {name!r} in {describe(workflow)} is {status}; nothing to approve")
+
+
+def _rerun_note(client: CircleCIClient, workflow: dict[str, Any]) -> str:
+    """When the upstream workflow was rerun since (a newer workflow of its name in its pipeline): say which one
+    waits now, and that it triggered a downstream of its own. Empty when there is none or it cannot be read."""
+    try:
+        current = client.get(f"/workflow/{workflow.get('id')}")
+        runs = [
+            w
+            for w in client.paginate(f"/pipeline/{current.get('pipeline_id')}/workflow")
+            if w.get("name") == current.get("name")
+        ]
+    except ApiError:
+        return ""
+    newest = oldest_first(runs)[-1] if runs else None
+    if newest is None or newest.get("id") == current.get("id"):
+        return ""
+    return (
+        f". The hold is gone: workflow {current.get('name')!r} was rerun since as {newest.get('id')} "
+        f"({newest.get('status')}), which triggered a downstream of its own: this run's result is not what it waits for"
+    )
 
 
 def _candidate_workflows(

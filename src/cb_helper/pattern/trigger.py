@@ -16,7 +16,7 @@ from cb_helper.api.client import CircleCIClient
 from cb_helper.api.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, Refused, WaitTimeout
 from cb_helper.api.polling import Poller
 from cb_helper.api.times import now, parse_time
-from cb_helper.api.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid
+from cb_helper.api.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid, same_project
 from cb_helper.pattern.record import Record
 
 log = logging.getLogger("cb_helper")
@@ -88,6 +88,8 @@ class TriggerResult:
     pipeline: dict[str, Any]
     workflows: list[dict[str, Any]] = field(default_factory=list)
     recovered: bool = False
+    #: Started in its setup phase (dynamic config): ``workflows`` is the setup workflow, which continues it.
+    in_setup: bool = False
 
     @property
     def id(self) -> str:
@@ -164,13 +166,43 @@ def upstream_record(
     )
 
 
+#: The project setting that cancels a branch's running workflows when a newer pipeline starts on it.
+AUTO_CANCEL_SETTING = "Auto-cancel redundant workflows"
+
+
+def auto_cancel_warning(client: CircleCIClient, record: Record, request: TriggerRequest) -> Optional[str]:
+    """One line when triggering B may cancel A itself: B is A's own project, on A's branch, not the default branch.
+
+    With the project setting on, CircleCI cancels the running workflows of a non-default branch when a newer
+    pipeline starts on it, API-triggered ones included, so A's held workflow would be canceled by its own B.
+    The setting cannot be read through API v2, so this warns whatever its value. Look-ups that fail stay quiet.
+    """
+    if request.branch is None or not same_project(record.project, str(request.project)):
+        return None
+    try:
+        upstream = client.get(f"/pipeline/{record.pipeline_id}")
+        project = client.get(f"/project/{request.project}")
+    except ApiError:
+        return None
+    branch = (upstream.get("vcs") or {}).get("branch")
+    default = (project.get("vcs_info") or {}).get("default_branch")
+    if branch != request.branch or branch == default:
+        return None
+    return (
+        f"the downstream is this project ({request.project}) on this pipeline's branch {branch!r}, not its default "
+        f"branch: with the project setting {AUTO_CANCEL_SETTING!r} on, triggering it cancels this workflow, its "
+        "hold included; trigger another branch, or turn the setting off"
+    )
+
+
 def verify_started(
     client: CircleCIClient,
     result: TriggerResult,
     poller: Poller,
     on_progress: Optional[Callable[[str], None]] = None,
 ) -> TriggerResult:
-    """Poll until the pipeline is ``created`` with at least one workflow; fail at once if it ``errored``."""
+    """Poll until the pipeline is ``created`` with at least one workflow, or in its setup phase with its setup
+    workflow running (a dynamic config); fail at once if it ``errored``."""
     pipeline_id = result.id
     while True:
         pipeline = client.get(f"/pipeline/{pipeline_id}")
@@ -178,7 +210,11 @@ def verify_started(
         state = pipeline.get("state")
         if state == "errored":
             raise DownstreamCanceled(_errored_message(pipeline))
-        if state == "created":
+        if state in SETUP_STATES:
+            detail = _setup_progress(client, result, str(state))
+            if result.in_setup:
+                return result
+        elif state == "created":
             result.workflows = list(client.paginate(f"/pipeline/{pipeline_id}/workflow"))
             if result.workflows:
                 return result
@@ -194,6 +230,34 @@ def verify_started(
                 else ""
             )
             raise WaitTimeout(f"pipeline {pipeline_id} did not start within {poller.timeout:g}s: {detail}{hint}")
+
+
+#: The states of a dynamic config's setup phase: the setup workflow runs, then continues the pipeline.
+SETUP_STATES = frozenset({"setup-pending", "setup", "pending"})
+
+
+def _setup_progress(client: CircleCIClient, result: TriggerResult, state: str) -> str:
+    """A pipeline in its setup phase has started once its setup workflow runs (``result.in_setup`` is then set):
+    how long the setup takes is the downstream's business, as its build is for any other pipeline. A setup
+    workflow that finished without success never continues it, so nothing will circle back.
+    """
+    if state == "setup-pending":
+        return "state setup-pending (a dynamic config whose setup workflow is not created yet)"
+    if state == "pending":
+        return "state pending (continued by its setup workflow, its config compiling)"
+    workflows = list(client.paginate(f"/pipeline/{result.id}/workflow"))
+    running = [w for w in workflows if w.get("status") in ("running", "on_hold", "failing")]
+    if running:
+        result.workflows, result.in_setup = workflows, True
+        return "in setup"
+    failed = [w for w in workflows if w.get("status") not in (None, "success", "running", "on_hold", "failing")]
+    if failed:
+        names = ", ".join(f"{w.get('name')} ({w.get('status')})" for w in failed)
+        raise DownstreamCanceled(
+            f"pipeline {result.id} on {result.pipeline.get('project_slug')} ended its setup without continuing: "
+            f"setup workflow {names}; it will run nothing and never circle back"
+        )
+    return "state setup (no setup workflow running yet)"
 
 
 def _errored_message(pipeline: dict[str, Any]) -> str:

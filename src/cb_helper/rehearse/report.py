@@ -61,6 +61,7 @@ def describe(event: Event) -> tuple[str, str]:
     texts: dict[str, Callable[[], tuple[str, str]]] = {
         "pipeline_created": lambda: ("pipeline created", ""),
         "pipeline_errored": lambda: (f"pipeline errored: {detail}", "errored"),
+        "pipeline_continued": lambda: ("pipeline continued by its setup workflow", ""),
         "workflow_created": lambda: (f"workflow {event.workflow} created, {detail}", ""),
         "workflow_skipped": lambda: (f"workflow {event.workflow} does not run (conditions or filters)", ""),
         "workflow_finished": lambda: (f"workflow {event.workflow}: {detail}", detail),
