@@ -56,7 +56,8 @@ def check_page(packed_orb: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """A's check's artifact circleback/report.html, after B failed with the payloads."""
     root = tmp_path_factory.mktemp("report")
     orb = demo._orb(packed_orb)
-    with Rehearsal(_failing_b(root, orb), orbs={"circleback": orb}, contexts={"circleci-api": {}}) as run:
+    contexts = {"circleci-api": {}, "production-deploy": {}}
+    with Rehearsal(_failing_b(root, orb), orbs={"circleback": orb}, contexts=contexts) as run:
         run.start(demo.A)
         result = run.run_until_settled(120)
         assert result.pipeline(demo.A).job(demo.CHECK).status == "failed"
