@@ -56,7 +56,7 @@ def check_page(packed_orb: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """A's check's artifact circleback/report.html, after B failed with the payloads."""
     root = tmp_path_factory.mktemp("report")
     orb = demo._orb(packed_orb)
-    contexts = {"circleci-api": {}, "production-deploy": {}}
+    contexts: dict[str, dict[str, str]] = {"circleci-api": {}, "production-deploy": {}}
     with Rehearsal(_failing_b(root, orb), orbs={"circleback": orb}, contexts=contexts) as run:
         run.start(demo.A)
         result = run.run_until_settled(120)
