@@ -259,3 +259,35 @@ def test_sweep_without_cancel_projects_cancels_nowhere(tmp_path: Path) -> None:
     code, argv = run_fake(tmp_path, "sweep", {"projects": "gh/acme/a"})
     assert code == 0
     assert "--cancel-project" not in argv
+
+
+def test_the_circle_back_passes_hold_timeout(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path / "default", "approve_job", {"upstream": RECORD})
+    assert code == 0
+    assert argv[argv.index("--hold-timeout") + 1] == "300"
+    code, argv = run_fake(tmp_path / "set", "approve_job", {"upstream": RECORD, "hold_timeout": 45})
+    assert code == 0
+    assert argv[argv.index("--hold-timeout") + 1] == "45"
+    job = packed_orb()["jobs"]["circle_back"]
+    assert job["parameters"]["hold_timeout"]["default"] == 300
+    [approve] = [s["approve_job"] for s in job["steps"] if isinstance(s, dict) and "approve_job" in s]
+    assert approve["hold_timeout"] == "<< parameters.hold_timeout >>"
+
+
+def test_the_trigger_passes_the_upstream_record_of_a_chain(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path / "none", "trigger_pipeline", {"project_slug": "gh/a/c", "branch": "main"})
+    assert code == 0
+    assert "--upstream" not in argv
+    assert "--chain-margin" not in argv
+    code, argv = run_fake(
+        tmp_path / "chain",
+        "trigger_pipeline",
+        {"project_slug": "gh/a/c", "branch": "main", "upstream": RECORD, "chain_margin": "15m"},
+    )
+    assert code == 0
+    assert argv[argv.index("--upstream") + 1] == RECORD
+    assert argv[argv.index("--chain-margin") + 1] == "15m"
+    job = packed_orb()["jobs"]["trigger"]
+    [step] = [s["trigger_pipeline"] for s in job["steps"] if isinstance(s, dict) and "trigger_pipeline" in s]
+    assert step["upstream"] == "<< parameters.upstream >>"
+    assert step["chain_margin"] == "<< parameters.chain_margin >>"

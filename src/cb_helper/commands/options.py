@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -123,8 +124,9 @@ def parse_id(value: str, option: str) -> str:
 
 
 def positive(value: float, option: str) -> float:
-    if value <= 0:
-        raise BadInput(f"{option} {value:g} is not a positive number of seconds")
+    """``value`` when it is a finite number above zero; a one-line error naming ``option`` otherwise."""
+    if not math.isfinite(value) or value <= 0:
+        raise BadInput(f"{option} {value:g} is not a positive, finite number of seconds (expected e.g. 300)")
     return value
 
 

@@ -250,6 +250,10 @@ def rehearse(
         )
         for slug, path in parsed
     }
+    from cb_helper.rehearse.lint import lint
+
+    for mistake in lint(dict(parsed), orb_files):  # the wiring first: what would hang is said before it runs
+        click.echo(f"cb-helper: lint: {mistake}", err=True)
     stream = sys.stderr if as_json else sys.stdout
     color = stream.isatty()
     width = terminal_width(stream)  # None in a log or a pipe: lines are never clipped there
