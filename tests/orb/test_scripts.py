@@ -153,17 +153,20 @@ def test_circle_back_proves_the_record_then_approves_from_the_receipt(tmp_path: 
     allowed = [prove[i + 1] for i, a in enumerate(prove) if a == "--allow-project"]
     assert allowed == ["gh/acme/a", "gh/acme/c", "bb/x/y"]
     command = packed_orb()["commands"]["approve_job"]
-    assert command["steps"][1]["store_artifacts"] == {
+    assert command["steps"][0]["when"]["steps"][1]["store_artifacts"] == {
         "path": "<< parameters.receipt_dir >>",
         "destination": "circleback",
     }
     assert command["parameters"]["receipt_dir"]["default"] == "~/.circleback/receipt"
+    proven = tmp_path / "approve" / "bin" / ".circleback" / "receipt" / "receipt.json"
+    proven.parent.mkdir(parents=True)
+    proven.write_text("{}", encoding="utf-8")  # what the step before writes once the record is proven
     code, approve = run_fake(tmp_path / "approve", "approve_job", arguments, step=2)
     assert code == 0
     assert approve[:3] == ["approve", "--from-receipt", receipt.replace("/prove/", "/approve/")]
-    code, nothing = run_fake(tmp_path / "none", "approve_job", {}, step=2)
+    code, nothing = run_fake(tmp_path / "unproven", "approve_job", arguments, step=2)  # no receipt was written
     assert code == 0
-    assert nothing == []  # no record: the second step has nothing to do
+    assert nothing == []  # the record was not proven: nothing to approve, and no second error
 
 
 def test_legacy_circle_back_needs_allowed_projects(tmp_path: Path) -> None:

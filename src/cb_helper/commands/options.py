@@ -89,6 +89,7 @@ class Progress:
         self.every = every
         self._last_text = ""
         self._last_time = 0.0
+        self._since = 0.0
         self._width = 0
 
     def __call__(self, text: str) -> None:
@@ -98,9 +99,12 @@ class Progress:
             click.echo("\r" + padded, nl=False, err=True)
             return
         now = time.monotonic()
-        if text != self._last_text or now - self._last_time >= self.every:
+        if text != self._last_text:
             click.echo(text, err=True)
-            self._last_text, self._last_time = text, now
+            self._last_text, self._last_time, self._since = text, now, now
+        elif now - self._last_time >= self.every:  # a heartbeat, not the same line again
+            click.echo(f"{text} (still, after {now - self._since:.0f}s)", err=True)
+            self._last_time = now
 
     def __enter__(self) -> Progress:
         return self
