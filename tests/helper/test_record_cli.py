@@ -100,7 +100,9 @@ def test_a_record_over_the_parameter_limit_is_refused_before_anything_is_trigger
 ) -> None:
     upstream = make_upstream(sim)
     long_hold = "h" * 300
-    sim.state.add_job(upstream.workflow_id, long_hold, type="approval")
+    sim.state.add_job(
+        upstream.workflow_id, long_hold, type="approval", requires={upstream.jobs["trigger"]: ["success"]}
+    )
     result = run(
         "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", upstream.workflow_id,
         "--hold", long_hold,
@@ -135,7 +137,7 @@ def test_a_misspelt_hold_fails_the_trigger_before_b_is_triggered(sim: SimServer,
         "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", upstream.workflow_id,
         "--hold", "wait-for-b",
     )  # fmt: skip
-    assert result.code == 3, result.output
+    assert result.code == 2, result.output
     assert f"no job named 'wait-for-b' (its approval jobs: {HOLD}); nothing triggered" in result.stderr
     assert sim.state.pipelines_of(PROJECT_B) == []
 
@@ -384,7 +386,7 @@ def test_a_hold_that_is_no_approval_job_is_named_with_the_approval_jobs_there(
         "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", upstream.workflow_id,
         "--hold", hold,
     )  # fmt: skip
-    assert result.code == 3, result.output
+    assert result.code == 2, result.output
     assert result.stderr.strip().endswith(
         f"workflow {upstream.workflow_id} has {what} named {hold!r} (its approval jobs: {listed}); "
         "nothing triggered. Name the approval job that follows the trigger"
@@ -399,5 +401,5 @@ def test_a_workflow_without_approval_jobs_says_none(sim: SimServer, run: Run) ->
     result = run(
         "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", workflow.id,
     )  # fmt: skip
-    assert result.code == 3, result.output
+    assert result.code == 2, result.output
     assert f"named {HOLD!r} (its approval jobs: none); nothing triggered" in result.stderr

@@ -134,6 +134,8 @@ def test_only_what_cb_helper_imports_is_bundled() -> None:
     assert not [m for m in modules if m.split(".")[1:2] in (["sim"], ["rehearse"])]
     assert not {"cb_helper.commands.sim", "cb_helper.commands.rehearse", "cb_helper.__main__"} & set(modules)
     assert Path("cb_helper/py.typed") not in bundled_files()
+    # The data files of bundled packages come along: the HTML page's template.
+    assert Path("cb_helper/pattern/templates/report.html.j2") in bundled_files()
 
 
 def _package(tmp_path: Path, files: dict[str, str]) -> Path:

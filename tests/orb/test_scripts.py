@@ -167,17 +167,20 @@ def test_circle_back_proves_the_record_then_approves_from_the_receipt(shell: str
     allowed = [prove[i + 1] for i, a in enumerate(prove) if a == "--allow-project"]
     assert allowed == ["gh/acme/a", "gh/acme/c", "bb/x/y"]
     command = packed_orb()["commands"]["approve_job"]
-    assert command["steps"][1]["store_artifacts"] == {
+    assert command["steps"][0]["when"]["steps"][1]["store_artifacts"] == {
         "path": "<< parameters.receipt_dir >>",
         "destination": "circleback",
     }
     assert command["parameters"]["receipt_dir"]["default"] == "~/.circleback/receipt"
+    proven = tmp_path / "approve" / "bin" / ".circleback" / "receipt" / "receipt.json"
+    proven.parent.mkdir(parents=True)
+    proven.write_text("{}", encoding="utf-8")  # what the step before writes once the record is proven
     code, approve = run_fake(shell, tmp_path / "approve", "approve_job", arguments, step=2)
     assert code == 0
     assert approve[:3] == ["approve", "--from-receipt", receipt.replace("/prove/", "/approve/")]
-    code, nothing = run_fake(shell, tmp_path / "none", "approve_job", {}, step=2)
+    code, nothing = run_fake(shell, tmp_path / "unproven", "approve_job", arguments, step=2)  # no receipt
     assert code == 0
-    assert nothing == []  # no record: the second step has nothing to do
+    assert nothing == []  # the record was not proven: nothing to approve, and no second error
 
 
 def test_legacy_circle_back_needs_allowed_projects(shell: str, tmp_path: Path) -> None:
@@ -273,6 +276,9 @@ def test_a_step_finds_cb_helper_through_bash_env(
     bash_env = tmp_path / "bash_env"
     bash_env.write_text(f'export PATH="{installed}:$PATH"\n')
     argv_file = tmp_path / "argv.jsonl"
+    receipt = tmp_path / "home" / ".circleback" / "receipt" / "receipt.json"
+    receipt.parent.mkdir(parents=True)
+    receipt.write_text("{}")  # the circle-back approves only from a receipt the proof wrote
     result = run_step(
         command,
         arguments,
@@ -326,3 +332,36 @@ def test_sweep_without_cancel_projects_cancels_nowhere(shell: str, tmp_path: Pat
     code, argv = run_fake(shell, tmp_path, "sweep", {"projects": "gh/acme/a"})
     assert code == 0
     assert "--cancel-project" not in argv
+
+
+def test_the_circle_back_passes_hold_timeout(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path / "default", "approve_job", {"upstream": RECORD})
+    assert code == 0
+    assert argv[argv.index("--hold-timeout") + 1] == "300"
+    code, argv = run_fake(shell, tmp_path / "set", "approve_job", {"upstream": RECORD, "hold_timeout": 45})
+    assert code == 0
+    assert argv[argv.index("--hold-timeout") + 1] == "45"
+    job = packed_orb()["jobs"]["circle_back"]
+    assert job["parameters"]["hold_timeout"]["default"] == 300
+    [approve] = [s["approve_job"] for s in job["steps"] if isinstance(s, dict) and "approve_job" in s]
+    assert approve["hold_timeout"] == "<< parameters.hold_timeout >>"
+
+
+def test_the_trigger_passes_the_upstream_record_of_a_chain(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path / "none", "trigger_pipeline", {"project_slug": "gh/a/c", "branch": "main"})
+    assert code == 0
+    assert "--upstream" not in argv
+    assert "--chain-margin" not in argv
+    code, argv = run_fake(
+        shell,
+        tmp_path / "chain",
+        "trigger_pipeline",
+        {"project_slug": "gh/a/c", "branch": "main", "upstream": RECORD, "chain_margin": "15m"},
+    )
+    assert code == 0
+    assert argv[argv.index("--upstream") + 1] == RECORD
+    assert argv[argv.index("--chain-margin") + 1] == "15m"
+    job = packed_orb()["jobs"]["trigger"]
+    [step] = [s["trigger_pipeline"] for s in job["steps"] if isinstance(s, dict) and "trigger_pipeline" in s]
+    assert step["upstream"] == "<< parameters.upstream >>"
+    assert step["chain_margin"] == "<< parameters.chain_margin >>"

@@ -6,7 +6,8 @@ sets the helper's version and pinned requirements and defines ``cb_bundle_write 
 standard library: they travel as a bzip2-compressed tar, base64-encoded, in a quoted heredoc.
 
 Only the modules ``cb-helper`` can import go in: the import closure of :data:`ENTRY_MODULE` (what the
-installed launcher imports), found by reading the sources' import statements. The simulator and the local
+installed launcher imports), found by reading the sources' import statements, with the data files of
+their packages (the HTML page's Jinja2 template). The simulator and the local
 runner are reached only by name (``cb-helper sim`` and ``rehearse``, imported lazily), so they stay out;
 :data:`NEVER_BUNDLED` makes an import of them from a bundled module an error.
 """
@@ -80,9 +81,27 @@ def helper_version(package_dir: Path = PACKAGE_DIR) -> str:
 
 
 def bundled_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """The helper's files that go into the orb (the import closure of :data:`ENTRY_MODULE`), relative to
-    the package's parent directory."""
-    return [_module_file(package_dir, name) for name in module_closure(package_dir)]
+    """The helper's files that go into the orb, relative to the package's parent directory: the modules of
+    the import closure of :data:`ENTRY_MODULE`, and the data files of the packages among them."""
+    modules = module_closure(package_dir)
+    files = [_module_file(package_dir, name) for name in modules]
+    for name in modules:
+        if _module_file(package_dir, name).name == "__init__.py":
+            files.extend(_package_data(package_dir.joinpath(*name.split(".")[1:]), package_dir.parent))
+    return sorted(files)
+
+
+def _package_data(directory: Path, root: Path) -> list[Path]:
+    """The files of a package directory that are not Python (the HTML page's template), its subdirectories
+    included, except subpackages (each is bundled, or not, as a module), bytecode caches and ``py.typed``."""
+    found = []
+    for path in directory.iterdir():
+        if path.is_dir():
+            if path.name != "__pycache__" and not (path / "__init__.py").is_file():
+                found.extend(_package_data(path, root))
+        elif path.suffix not in (".py", ".pyc") and path.name != "py.typed":  # a marker for type checkers
+            found.append(path.relative_to(root))
+    return found
 
 
 def module_closure(package_dir: Path = PACKAGE_DIR, roots: Iterable[str] = (ENTRY_MODULE,)) -> list[str]:
@@ -197,9 +216,12 @@ def render_bundle(
 
 
 def bundled_text(root: Path, relative: Path) -> str:
-    """What the bundle carries of one module: without comments, and without docstrings in the library
-    packages (:data:`UNDOCUMENTED_PACKAGES`); every remaining line on its own line number."""
+    """What the bundle carries of one file: a module without comments, and without docstrings in the
+    library packages (:data:`UNDOCUMENTED_PACKAGES`), every remaining line on its own line number; a data
+    file as it is."""
     text = (root / relative).read_text(encoding="utf-8")
+    if relative.suffix != ".py":
+        return text
     return slim_source(text, docstrings=relative.parts[1] not in UNDOCUMENTED_PACKAGES, name=str(relative))
 
 

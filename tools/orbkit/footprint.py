@@ -64,21 +64,25 @@ class Size:
 
 
 def run_commands(orb: Mapping[str, Any]) -> Iterator[Size]:
-    """Every ``run`` command of the packed orb's commands and jobs, as CircleCI receives it."""
+    """Every ``run`` command of the packed orb's commands and jobs (inside ``when``/``unless`` too), as
+    CircleCI receives it; ``step 2.1`` is the first step of the block that is step 2."""
     for kind in ("commands", "jobs"):
         for name, body in (orb.get(kind) or {}).items():
-            for index, step in enumerate((body or {}).get("steps") or []):
-                command = _run_command(step)
-                if command is not None:
-                    text = command.replace("\\<<", "<<")
-                    yield Size(f"{kind}/{name} step {index + 1}", len(text.encode("utf-8")))
+            yield from _commands_in((body or {}).get("steps") or [], f"{kind}/{name} step ")
 
 
-def _run_command(step: Any) -> Any:
-    if not isinstance(step, dict) or "run" not in step:
-        return None
-    run = step["run"]
-    return run.get("command") if isinstance(run, dict) else run
+def _commands_in(steps: Any, where: str) -> Iterator[Size]:
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
+        if not isinstance(step, dict) or len(step) != 1:
+            continue
+        [(name, body)] = step.items()
+        if name in ("when", "unless") and isinstance(body, dict):
+            yield from _commands_in(body.get("steps"), f"{where}{index + 1}.")
+        elif name == "run":
+            command = body.get("command") if isinstance(body, dict) else body
+            if isinstance(command, str):
+                text = command.replace("\\<<", "<<")
+                yield Size(f"{where}{index + 1}", len(text.encode("utf-8")))
 
 
 def job_expansions(orb: Mapping[str, Any]) -> Iterator[Size]:

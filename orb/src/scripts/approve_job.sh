@@ -16,8 +16,14 @@ fi
 
 receipt="${CB_PARAM_RECEIPT_DIR:-$HOME/.circleback/receipt}"
 case "$receipt" in \~ | \~/*) receipt="$HOME${receipt#\~}" ;; esac
+receipt="$receipt/receipt.json"
+if [ ! -f "$receipt" ]; then
+  # The step before removes the receipt and writes it only once the record is proven: it failed, and said why.
+  echo "not circling back: the upstream record was not proven (the step before says why)"
+  exit 0
+fi
 
-set -- approve --from-receipt "$receipt/receipt.json" --token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}"
+set -- approve --from-receipt "$receipt" --token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}"
 if [ -n "${CB_PARAM_HOST-}" ]; then set -- "$@" --host "$CB_PARAM_HOST"; fi
 
 exec cb-helper "$@"

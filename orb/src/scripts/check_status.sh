@@ -40,6 +40,8 @@ if [ -n "$results" ]; then
   rm -f "$results/downstream-tests.xml"
   set -- "$@" --junit "$results/downstream-tests.xml"
 fi
+report="$(home_path "${CB_PARAM_REPORT_DIR-}")"
+if [ -n "$report" ]; then set -- "$@" --html "$report/report.html"; fi
 
 status=0
 cb-helper "$@" || status=$?

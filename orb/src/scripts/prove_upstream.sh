@@ -23,7 +23,7 @@ rm -f "$receipt" "${receipt%/*}/outputs.json"
 
 # The common options, then --allow-project for each allowed project (separated by commas and/or
 # white space), in the positional parameters (POSIX sh has no arrays).
-set -- --token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}"
+set -- --token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}" --hold-timeout "${CB_PARAM_HOLD_TIMEOUT:-300}"
 if [ -n "${CB_PARAM_HOST-}" ]; then set -- "$@" --host "$CB_PARAM_HOST"; fi
 allowed=0
 saved_ifs="$IFS"

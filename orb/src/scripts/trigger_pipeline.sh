@@ -23,6 +23,9 @@ if [ "${CB_PARAM_HANDOFF:-record}" = record ]; then
   set -- "$@" --upstream-workflow-id "${CIRCLE_WORKFLOW_ID-}" --hold "${CB_PARAM_HOLD_JOB-}"
   set -- "$@" --deadline "${CB_PARAM_DEADLINE:-6h}" --record-parameter "${CB_PARAM_RECORD_PARAMETER:-circleback}"
   set -- "$@" --handoff-file "${CB_PARAM_HANDOFF_FILE:-/tmp/circleback/pipeline-id.handoff.json}"
+  if [ -n "${CB_PARAM_UPSTREAM-}" ]; then
+    set -- "$@" --upstream "$CB_PARAM_UPSTREAM" --chain-margin "${CB_PARAM_CHAIN_MARGIN:-10m}"
+  fi
 elif is_true "${CB_PARAM_PASS_IDS:-1}"; then
   if [ -n "${CB_PARAM_PIPELINE_ID_PARAMETER-}" ]; then
     set -- "$@" --parameter "${CB_PARAM_PIPELINE_ID_PARAMETER}=${CB_PIPELINE_ID-}"

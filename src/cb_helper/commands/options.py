@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -88,6 +89,7 @@ class Progress:
         self.every = every
         self._last_text = ""
         self._last_time = 0.0
+        self._since = 0.0
         self._width = 0
 
     def __call__(self, text: str) -> None:
@@ -97,9 +99,12 @@ class Progress:
             click.echo("\r" + padded, nl=False, err=True)
             return
         now = time.monotonic()
-        if text != self._last_text or now - self._last_time >= self.every:
+        if text != self._last_text:
             click.echo(text, err=True)
-            self._last_text, self._last_time = text, now
+            self._last_text, self._last_time, self._since = text, now, now
+        elif now - self._last_time >= self.every:  # a heartbeat, not the same line again
+            click.echo(f"{text} (still, after {now - self._since:.0f}s)", err=True)
+            self._last_time = now
 
     def __enter__(self) -> Progress:
         return self
@@ -119,8 +124,9 @@ def parse_id(value: str, option: str) -> str:
 
 
 def positive(value: float, option: str) -> float:
-    if value <= 0:
-        raise BadInput(f"{option} {value:g} is not a positive number of seconds")
+    """``value`` when it is a finite number above zero; a one-line error naming ``option`` otherwise."""
+    if not math.isfinite(value) or value <= 0:
+        raise BadInput(f"{option} {value:g} is not a positive, finite number of seconds (expected e.g. 300)")
     return value
 
 

@@ -34,6 +34,7 @@ from cb_helper.api.times import format_duration, format_time, parse_time
 from cb_helper.api.vocabulary import WORKFLOW_TERMINAL
 from cb_helper.pattern.approve import approve_job
 from cb_helper.pattern.cancel import cancel_pipeline
+from cb_helper.pattern.chain import cancel_chain, describe_links
 from cb_helper.pattern.status import Verdict, read_verdict
 from cb_helper.pattern.sweep_checks import StoredHandoff, may_cancel, stored_for_hold, verify
 
@@ -117,10 +118,13 @@ def _sweep_workflow(
             continue
         stored = stored_for_hold(client, hold, jobs)
         findings = [_judge(client, project, workflow, hold, one, options, moment, orphaned) for one in stored]
+        if hold.get("status") == "success":
+            # Approved long ago: only a B that still runs for a stopped A is news (--cancel-orphans cancels it).
+            findings = [f for f in findings if f.decision != "none"]
         release = any(f.decision in ("release", "cancel_and_release") for f in findings)
         for finding in findings:
             if not options.dry_run:
-                _act(client, workflow, hold, finding, release)
+                _act(client, workflow, hold, finding, release, options)
             yield finding
 
 
@@ -203,12 +207,24 @@ def _decide(
 
 
 def _act(
-    client: CircleCIClient, workflow: dict[str, Any], hold: dict[str, Any], finding: Finding, release: bool
+    client: CircleCIClient,
+    workflow: dict[str, Any],
+    hold: dict[str, Any],
+    finding: Finding,
+    release: bool,
+    options: SweepOptions,
 ) -> None:
     try:
         if finding.decision in ("cancel", "cancel_and_release"):
             canceled = cancel_pipeline(client, finding.downstream_pipeline_id)
             finding.done.append(f"canceled {len(canceled)} workflow(s) of B" if canceled else "B was already stopped")
+            below = cancel_chain(
+                client,
+                finding.downstream_pipeline_id,
+                finding.downstream,
+                lambda slug: may_cancel(slug, options.cancel_projects),
+            )
+            finding.done.extend(describe_links(below))
         if release and hold.get("status") == "on_hold":
             result = approve_job(client, workflow, hold)
             hold["status"] = "success"  # one approval per hold, even for several handoffs

@@ -89,9 +89,8 @@ def verify(
     if mismatch is not None:
         return Proof(mismatch)
     window = _ran(stored.job)
-    if isinstance(window, str):
+    if isinstance(window, str):  # known before B's pipeline is read
         return Proof(window)
-    started, stopped = window
     pipeline_id = stored.handoff.downstream_pipeline_id
     try:
         pipeline = client.get(f"/pipeline/{pipeline_id}")
@@ -103,17 +102,33 @@ def verify(
     number = stored.handoff.downstream_pipeline_number
     if number is not None and pipeline.get("number") != number:
         return Proof(f"B's pipeline is #{pipeline.get('number')}, not #{number} as the handoff says")
+    reason = created_by(stored.job, pipeline)
+    if reason is not None:
+        return Proof(reason)
+    return Proof(None, pipeline)
+
+
+def created_by(job: dict[str, Any], pipeline: dict[str, Any]) -> Optional[str]:
+    """Why ``pipeline`` (as the API reads it) cannot have been triggered by ``job``, or ``None`` if it can.
+
+    A trigger job creates its downstream pipeline through the API while it runs: the pipeline's trigger type is
+    ``api`` and its ``created_at`` falls between the job's ``started_at`` and ``stopped_at``.
+    """
+    window = _ran(job)
+    if isinstance(window, str):
+        return window
+    started, stopped = window
     trigger = pipeline.get("trigger")
     kind = trigger.get("type") if isinstance(trigger, dict) else None
     if kind != API_TRIGGER:
-        return Proof(f"B's pipeline was triggered by {kind or 'an unknown trigger'}, not through the API")
+        return f"B's pipeline was triggered by {kind or 'an unknown trigger'}, not through the API"
     created = parse_time(pipeline.get("created_at"))
     if created is None or not started <= created <= stopped:
-        return Proof(
-            f"B's pipeline was created at {pipeline.get('created_at')}, not while {_job_name(stored.job)} ran "
-            f"({stored.job.get('started_at')} to {stored.job.get('stopped_at')})"
+        return (
+            f"B's pipeline was created at {pipeline.get('created_at')}, not while {_job_name(job)} ran "
+            f"({job.get('started_at')} to {job.get('stopped_at')})"
         )
-    return Proof(None, pipeline)
+    return None
 
 
 def may_cancel(slug: str, cancel_projects: Sequence[str]) -> bool:
