@@ -3,7 +3,7 @@
 The bundle is a POSIX sh script (``scripts/helper_bundle.sh`` in the packed orb): a generated preamble that
 sets the helper's version and pinned requirements and defines ``cb_bundle_write PYTHON DIR``, followed by
 ``scripts/install_helper.sh``. ``cb_bundle_write`` unpacks the helper's modules into DIR with PYTHON's
-standard library: they travel as a bzip2-compressed tar, base64-encoded, in a quoted heredoc.
+standard library: they travel as a bzip2-compressed tar, base85-encoded, in a quoted heredoc.
 
 Only the modules ``cb-helper`` can import go in: the import closure of :data:`ENTRY_MODULE` (what the
 installed launcher imports), found by reading the sources' import statements, with the data files of
@@ -20,7 +20,6 @@ import io
 import re
 import shlex
 import tarfile
-import textwrap
 import tokenize
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -45,7 +44,7 @@ UNBUNDLED_PACKAGES = frozenset({"pyyaml"})
 #: Pinned packages installed only on request (install_helper's ``jq``): no orb step uses ``--jq``.
 JQ_PACKAGES = frozenset({"jq"})
 DELIMITER = "CB_HELPER_BUNDLE_EOF"
-#: Base64 characters per line of the payload: long lines, because every line of a command is indented
+#: Characters per line of the encoded payload: long lines, because every line of a command is indented
 #: again in the packed orb and in each compiled config (the decoder ignores the line breaks).
 LINE_WIDTH = 1024
 
@@ -56,7 +55,7 @@ _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 #: Written with double quotes only: the shell passes it in single quotes.
 DECODER = """import base64, io, os, sys, tarfile
 target = sys.argv[1]
-data = io.BytesIO(base64.b64decode(sys.stdin.read()))
+data = io.BytesIO(base64.b85decode("".join(sys.stdin.read().split())))
 with tarfile.open(fileobj=data, mode="r:bz2") as bundle:
     for member in bundle.getmembers():
         parts = member.name.split("/")
@@ -285,7 +284,7 @@ def render_preamble(package_dir: Path = PACKAGE_DIR, requirements_file: Path = R
     version = helper_version(package_dir)
     core, jq = bundle_requirements(requirements_file)
     files = bundled_files(package_dir)
-    encoded = base64.b64encode(payload(package_dir)).decode("ascii")
+    encoded = base64.b85encode(payload(package_dir)).decode("ascii")
     out = [
         "#!/bin/sh",
         f"# Generated at pack time from src/cb_helper (cb-helper {version}) and {INSTALLER_PATH}.",
@@ -296,11 +295,12 @@ def render_preamble(package_dir: Path = PACKAGE_DIR, requirements_file: Path = R
         f"CB_BUNDLE_JQ={shlex.quote(chr(10).join(jq))}",
         "",
         f"# cb_bundle_write PYTHON DIR: unpack the {len(files)} modules cb-helper imports into DIR with PYTHON's",
-        "# standard library. They travel as a bzip2-compressed tar, base64-encoded; to list them, decode the",
-        f"# lines between the two {DELIMITER} markers: base64 -d | tar -tj",
+        "# standard library. They travel as a bzip2-compressed tar in base85 (RFC 1924's alphabet: no quotes,",
+        "# no backslash, no space); to list them, decode the lines between the two markers",
+        f"# {DELIMITER} with Python's base64.b85decode, then: tar -tj",
         "cb_bundle_write() {",
         f"  \"$1\" -I -S -c '{DECODER}' \"$2\" << '{DELIMITER}'",
-        *textwrap.wrap(encoded, LINE_WIDTH),
+        *(encoded[start : start + LINE_WIDTH] for start in range(0, len(encoded), LINE_WIDTH)),
         DELIMITER,
         "}",
         "",
