@@ -49,11 +49,13 @@ def make_client(host: str, token_env: str) -> CircleCIClient:
     """Validate host and token (exit 2 when wrong), then build the client. No request is sent here."""
     from cb_helper.api.auth import read_token
     from cb_helper.api.client import CircleCIClient, normalize_host
-    from cb_helper.api.tuning import timeouts
+    from cb_helper.api.retry import RetryPolicy
+    from cb_helper.api.tuning import rate_limit_budget, timeouts
 
     normalize_host(host)
     token = read_token(token_env)
-    return CircleCIClient(host, token, timeout=timeouts())
+    retry = RetryPolicy(rate_limit_budget=rate_limit_budget())
+    return CircleCIClient(host, token, timeout=timeouts(), retry=retry)
 
 
 class Progress:
