@@ -146,6 +146,16 @@ def test_a_retry_after_past_the_budget_ends_the_wait_at_once(sim: SimServer, fas
     assert fast_clock.slept == [20.0]
 
 
+def test_429s_without_retry_after_back_off_and_the_last_wait_ends_at_the_budget(
+    sim: SimServer, fast_clock: FastClock
+) -> None:
+    client = limited_client(sim, fast_clock, rate_limit_budget=10.0, jitter=lambda ceiling: ceiling)
+    sim.faults.add("GET /me", "status", status=429, seconds=3600)
+    with pytest.raises(RateLimited, match=r"gave up after 6 answers of HTTP 429 in 10\.0s: the rate-limit budget"):
+        client.get("/me")
+    assert fast_clock.slept == [0.5, 1.0, 2.0, 4.0, 2.5]  # the backoff's ceilings, the last cut to the budget
+
+
 def test_a_long_rate_limit_is_reported_every_minute(
     sim: SimServer, fast_clock: FastClock, caplog: pytest.LogCaptureFixture
 ) -> None:
