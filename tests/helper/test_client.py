@@ -443,7 +443,7 @@ def test_a_server_that_never_answers_leaves_the_trigger_ambiguous_and_says_how_t
 
 
 def test_api_errors_name_the_call_the_status_the_apis_message_and_a_hint(
-    sim: SimServer, client: CircleCIClient
+    sim: SimServer, client: CircleCIClient, fast_clock: FastClock
 ) -> None:
     unknown = CircleCIClient(sim.url, Token("not-a-known-token", "T"))
     with pytest.raises(Unauthorized) as refused:
@@ -457,8 +457,8 @@ def test_api_errors_name_the_call_the_status_the_apis_message_and_a_hint(
     assert str(not_found.value) == (
         f"GET {missing} failed with HTTP 404: Pipeline not found (it does not exist, or the token cannot see it)"
     )
-    sim.faults.add("GET /me", "status", status=429, count=3)
-    short = CircleCIClient(sim.url, Token(sim.token, "T"), retry=RetryPolicy(rate_limit_budget=0.01, backoff_max=0.01))
+    sim.faults.add("GET /me", "status", status=429, seconds=60)
+    short = limited_client(sim, fast_clock, rate_limit_budget=1.0)
     with pytest.raises(RateLimited) as limited:
         short.get("/me")
     assert (limited.value.method, limited.value.path, limited.value.status) == ("GET", "/me", 429)

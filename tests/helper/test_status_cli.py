@@ -132,7 +132,7 @@ def test_wait_looks_again_after_a_look_that_failed_every_retry(sim: SimServer, r
     """429s past the rate-limit budget end a look; waiting, a later look gets the verdict; not waiting, exit 3."""
     pid = downstream(sim)
     finish_downstream(sim, pid, {"unit": "success"})
-    sim.faults.add("GET /pipeline/*", "status", status=429, retry_after=0, seconds=1.5)
+    sim.faults.add("GET /pipeline/*", "status", status=429, retry_after=0, seconds=3)
     options = ["--wait", "--interval", "0.2", "--timeout", "30"] if wait else []
     result = run("status", "--pipeline-id", pid, *options, env={RATE_LIMIT_BUDGET_ENV: "1"})
     assert result.code == (0 if wait else 3), result.output
