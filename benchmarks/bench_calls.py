@@ -2,7 +2,7 @@
 
 A scripted circleback, every command run in-process against the simulator, wired as the orb wires it: A's trigger
 with the circleback record (with start verification), B's circle-back (prove the record, then approve from the
-receipt), A's check (``status --handoff-file --wait`` with the defaults, while B's last job still runs for a
+receipt), A's check (``status --handoff-file --wait --html`` with the defaults, while B's last job still runs for a
 second, as with a final circle_back job). The legacy ids' approve is counted for comparison.
 """
 
@@ -95,10 +95,11 @@ def circleback(tmp: Path) -> list[tuple[str, list[str]]]:
         finish = threading.Timer(1.0, state.set_job_status, args=(b_jobs["circle-back"], "success"))
         finish.start()
         try:
-            _, calls = _run(state, ["status", "--handoff-file", str(handoff), "--wait"])
+            page = str(handoff.parent / "report.html")  # the orb's check always draws the page
+            _, calls = _run(state, ["status", "--handoff-file", str(handoff), "--wait", "--html", page])
         finally:
             finish.cancel()
-        steps.append(("A: status --handoff-file --wait (B's last job ends 1 s later)", calls))
+        steps.append(("A: status --handoff-file --wait --html (B's last job ends 1 s later)", calls))
     return steps
 
 

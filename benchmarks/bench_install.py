@@ -97,18 +97,26 @@ def report(runs: int = 5) -> None:
             pip = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
             return _timed([*pip, *wheels], env)
 
-        rounds: dict[str, list[float]] = {"cold": [], "jq": [], "all": [], "core": []}
+        page_names = {"jinja2", "markupsafe"}  # the HTML page's template engine, counted on its own
+        without_page = [w for w in core_wheels if Path(w).name.split("-")[0].lower() not in page_names]
+        rounds: dict[str, list[float]] = {"cold": [], "jq": [], "all": [], "core": [], "no-page": []}
         for _ in range(runs):  # interleaved, so that a busy machine weighs on every figure alike
             rounds["cold"].append(cold())
             rounds["jq"].append(cold({"CB_PARAM_JQ": "true"}))
             rounds["all"].append(plain(every_wheel))
             rounds["core"].append(plain(core_wheels))
+            rounds["no-page"].append(plain(without_page))
         cold_time = _median("install_helper cold (image pip; no jq)", rounds["cold"])
         cold_jq = _median("install_helper cold, jq: true", rounds["jq"])
         plain_all = _median(f"plain pip --target --no-deps, all {len(every_wheel)} pinned wheels", rounds["all"])
         plain_core = _median(
             f"plain pip --target --no-deps, the {len(core_wheels)} installed by default", rounds["core"]
         )
+        plain_no_page = _median(
+            f"plain pip --target --no-deps, the same without Jinja2 and MarkupSafe ({len(without_page)})",
+            rounds["no-page"],
+        )
+        print(f"  Jinja2 + MarkupSafe (the HTML page) add {(plain_core - plain_no_page) * 1000:+.0f} ms to plain pip")
         installed = home / ".cb-helper" / "bin"
         again_here = [_timed(["bash", str(script)], env) for _ in range(runs)]
         warm_dir = _median("install_helper warm (installed in install_dir)", again_here)

@@ -31,6 +31,43 @@ def startup(runs: int = 10) -> None:
         text=True,
     ).stdout.strip()
     print(f"cb-helper --version: median {statistics.median(timings) * 1000:.0f} ms over {runs} runs; {modules} modules")
+    jinja = subprocess.run(
+        [sys.executable, "-c", "import sys; import cb_helper.cli; print('jinja2' in sys.modules)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    print(f"  Jinja2 imported by cb_helper.cli: {jinja} (only a command that writes a page imports it)")
+
+
+def report_page(jobs: int = 60, runs: int = 5) -> None:
+    """Writing the HTML page: importing Jinja2 and rendering a page of ``jobs`` jobs and as many failing tests."""
+    started = time.perf_counter()
+    from cb_helper.pattern.report_html import render_page
+
+    rows = [
+        {"workflow": "w", "job": f"job-{i}", "kind": "build", "status": "failed" if i % 7 == 0 else "success",
+         "start": float(i), "stop": float(i) + 3.5, "url": f"https://app.circleci.com/jobs/{i}"}
+        for i in range(jobs)
+    ]  # fmt: skip
+    tests = [
+        {"project": "gh/b/c", "job": f"job-{i}", "name": f"test_{i}", "classname": "c", "file": "t.py",
+         "message": "<script>x</script> " * 20, "url": None}
+        for i in range(jobs)
+    ]  # fmt: skip
+    page = {"title": "t", "verdict": {"status": "failed", "text": "t"}, "now": float(jobs) + 4,
+            "lanes": [{"title": "B", "status": "failed", "rows": rows}], "failed_tests": tests}  # fmt: skip
+    first = render_page(page)
+    cold = time.perf_counter() - started
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        render_page(page)
+        timings.append(time.perf_counter() - started)
+    print(
+        f"HTML page of {jobs} jobs and {jobs} failing tests: {len(first) / 1024:.0f} KiB; first (import + compile) "
+        f"{cold * 1000:.0f} ms, then median {statistics.median(timings) * 1000:.0f} ms"
+    )
 
 
 def pagination(jobs: int = 2000, page_size: int = 20) -> None:
@@ -71,6 +108,7 @@ def main() -> int:
     import bench_wan
 
     startup()
+    report_page()
     pagination()
     bench_calls.report()
     bench_wan.report()

@@ -42,6 +42,7 @@ A = "gh/acme/project-a"
 B = "gh/acme/project-b"
 HOLD = "wait-for-triggered-pipeline"
 CHECK = "check-project-b"
+GATE = "approve-deploy"  # a person's approval before A deploys
 DIGEST = "sha256:9b2c41f0e7d86a35c1f4b0a2d7e9c8b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0"
 #: B's tests write a JUnit report; with a failing outcome, two of the unit tests fail.
 RUN_TESTS = """#!/usr/bin/env bash
@@ -126,7 +127,8 @@ def _verdict(result: RehearsalResult, scenario: Scenario) -> tuple[list[str], li
     verdict = next((s for s in check.steps if s.name == "Check the downstream pipeline"), None)
     lines = [f"A's verdict: {CHECK} {check.status}" + (f" (exit {verdict.exit_code})" if verdict else "")]
     if verdict is not None:
-        lines.extend(f"  {line.strip()}" for line in verdict.output.splitlines() if _from_b(line))
+        said = verdict.output.splitlines()  # in the check's own order and indentation
+        lines.extend(f"  {line.rstrip()}" for line in said if _from_b(line) or line.startswith("released:"))
     stored = check.failed_tests
     if stored:
         lines.append(f"A's check stored {len(stored)} failing test(s) of B: {', '.join(t.name for t in stored)}")
@@ -136,8 +138,6 @@ def _verdict(result: RehearsalResult, scenario: Scenario) -> tuple[list[str], li
     lines.append(f"A held {held:.2f}s on {HOLD}; billable while waiting: {billable:.2f}s")
     if a.workflow().status != scenario.expected:
         problems.append(f"A's workflow is {a.workflow().status}, expected {scenario.expected}")
-    if verdict is not None:
-        lines.extend(f"  {line.strip()}" for line in verdict.output.splitlines() if line.startswith("released:"))
     if a.job(HOLD).status != "success":
         problems.append(f"A's hold is {a.job(HOLD).status}: B did not circle back and nothing released it")
     if scenario.cancel_b and (verdict is None or verdict.exit_code != 5 or "was canceled" not in verdict.output):
@@ -156,10 +156,11 @@ def _verdict(result: RehearsalResult, scenario: Scenario) -> tuple[list[str], li
 
 
 def _from_b(line: str) -> bool:
-    """A line of A's check that tells what B found: failed jobs, failing tests, outputs, tests passed."""
+    """A line of A's check that tells what B found: its workflows, failed jobs, failing tests, outputs."""
     text = line.strip()
     return (
         "failed job:" in text
+        or line.startswith(("pipeline ", "  workflow "))
         or text.startswith(("project-b:", "unit-tests:", "integration-tests:", "exported to later steps:"))
         or " sent " in text
     )
@@ -188,7 +189,16 @@ def _outputs_problems(result: RehearsalResult, scenario: Scenario, verdict: str)
     return problems
 
 
-def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: bool, width: Optional[int]) -> bool:
+def run_scenario(
+    orb: dict[str, Any],
+    scenario: Scenario,
+    root: Path,
+    *,
+    color: bool,
+    width: Optional[int],
+    page: Optional[Path] = None,
+) -> bool:
+    """Rehearse one scenario and print what happened, in the order it happened; ``page`` keeps A's check page."""
     click.echo(click.style(f"== {scenario.title}", bold=True) if color else f"== {scenario.title}")
     server = SimServer(SimState())
     hook = _cancel_b_when_tests_start(server.state) if scenario.cancel_b else None
@@ -196,17 +206,36 @@ def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: 
     with (
         server,
         Rehearsal(
-            projects, orbs={"circleback": orb}, contexts={"circleci-api": {}}, server=server, on_event=hook
+            projects,
+            orbs={"circleback": orb},
+            contexts={"circleci-api": {}, "production-deploy": {}},
+            server=server,
+            on_event=hook,
         ) as run,
     ):
         run.start(A)
         result = run.run_until_settled(120)
+        shown = 0
+
+        def so_far() -> int:
+            """Print the timeline's events since the last call, so that what follows comes after them."""
+            for line in timeline_lines(result, color=color, width=width, events=result.timeline[shown:]):
+                click.echo(line, color=color)
+            return len(result.timeline)
+
         if scenario.cancel_b and result.outcome == "stuck":
+            shown = so_far()
             click.echo(f"A waits on {HOLD} and B will never circle back: running the sweep")
             for line in _sweep(run.server.url, run.server.token):
                 click.echo(f"  {line}")
             result = run.run_until_settled(120)
-    for line in timeline_lines(result, color=color, width=width):
+        if result.outcome == "stuck" and any(w.endswith(f"/{GATE}") for w in result.waiting):
+            shown = so_far()
+            click.echo(f"A's deploy waits on {GATE}, a person's approval: approving it as a person")
+            _approve_as_a_person(server.state)
+            result = run.run_until_settled(120)
+        kept = _keep_page(run.workdir, result, page) if page is not None else None
+    for line in timeline_lines(result, color=color, width=width, events=result.timeline[shown:]):
         click.echo(line, color=color)
     lines, problems = _verdict(result, scenario)
     for line in lines:
@@ -217,8 +246,33 @@ def run_scenario(orb: dict[str, Any], scenario: Scenario, root: Path, *, color: 
     else:
         message = "as expected"
         click.echo(click.style(message, fg="green") if color else message)
+    if kept is not None:
+        click.echo(f"A's check drew the circleback on one page: {kept}")
     click.echo("")
     return not problems
+
+
+def _keep_page(workdir: Path, result: RehearsalResult, target: Path) -> Optional[Path]:
+    """Copy the page A's check stored (the artifact circleback/report.html) to ``target``; None without one."""
+    check = next((job for job in result.pipeline(A).workflow().jobs if job.name == CHECK), None)
+    if check is None or check.number is None:
+        return None
+    stored = workdir / "artifacts" / Path(*A.split("/")) / str(check.number) / "circleback" / "report.html"
+    if not stored.is_file():
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(stored.read_bytes())
+    return target
+
+
+def _approve_as_a_person(state: SimState) -> None:
+    """Approve A's person's gate as someone in the deploy context's security group would, in the web app."""
+    person = state.add_token("demo-release-manager", login="release-manager", name="Release Manager")
+    for pipeline in state.pipelines_of(A):
+        for workflow in state.workflows_of(pipeline.id):
+            for job in state.jobs_of(workflow.id):
+                if job.name == GATE and job.status == "on_hold":
+                    state.approve_job(workflow.id, job.id, approver=person.id)
 
 
 def _cancel_b_when_tests_start(state: SimState) -> Any:
@@ -266,13 +320,23 @@ def _orb(path: Optional[Path]) -> dict[str, Any]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--orb", type=Path, help="the packed orb (default dist/orb.yml)")
+    parser.add_argument(
+        "--pages", type=Path, metavar="DIR", help="keep each scenario's circleback/report.html as DIR/scenario-N.html"
+    )
     args = parser.parse_args(argv)
     color = sys.stdout.isatty()
     width = terminal_width()
     orb = _orb(args.orb)
     with tempfile.TemporaryDirectory(prefix="cb-demo-") as tmp:
         outcomes = [
-            run_scenario(orb, scenario, Path(tmp) / f"scenario-{index}", color=color, width=width)
+            run_scenario(
+                orb,
+                scenario,
+                Path(tmp) / f"scenario-{index}",
+                color=color,
+                width=width,
+                page=args.pages / f"scenario-{index}.html" if args.pages is not None else None,
+            )
             for index, scenario in enumerate(SCENARIOS, start=1)
         ]
     if all(outcomes):

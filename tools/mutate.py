@@ -76,6 +76,7 @@ GROUPS = (
         ),
     ),
     Group("cancel", ("pattern/cancel.py",), ("tests/helper/test_misc_cli.py",)),
+    Group("sweep_checks", ("pattern/sweep_checks.py",), ("tests/helper/test_sweep_cli.py",)),
     Group(
         "runner",
         ("rehearse/files.py", "rehearse/timeline.py"),

@@ -29,6 +29,7 @@ from cb_helper.commands.trigger import trigger
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("cb_helper.commands.sim", "sim"),
     "rehearse": ("cb_helper.commands.rehearse", "rehearse"),
+    "lint": ("cb_helper.commands.lint", "lint"),
 }
 
 

@@ -48,6 +48,7 @@ SERVED: tuple[tuple[str, str], ...] = (
     ("POST", "/workflow/{id}/approve/{approval_request_id}"),
     ("POST", "/workflow/{id}/cancel"),
     ("POST", "/workflow/{id}/rerun"),
+    ("POST", "/pipeline/continue"),
     ("GET", "/project/{project-slug}/{job-number}/artifacts"),
     ("GET", "/project/{project-slug}/{job-number}/tests"),
     ("GET", "/project/{project-slug}/pipeline/{pipeline-number}"),

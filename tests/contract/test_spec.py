@@ -133,6 +133,10 @@ def test_a_tour_of_every_operation_conforms(server: tuple[SimServer, ContractChe
     rerun = http.post(f"{api}/workflow/{workflow.id}/rerun", json={"from_failed": True})
     assert rerun.status_code == 202
     assert http.post(f"{api}/workflow/{rerun.json()['workflow_id']}/cancel").status_code == 202
+    in_setup = state.create_pipeline(PROJECT)
+    key = state.begin_setup(in_setup.id)
+    continued = http.post(f"{api}/pipeline/continue", json={"continuation-key": key, "configuration": "version: 2.1"})
+    assert continued.status_code == 200
     pages = [http.get(f"{api}/project/{PROJECT}/pipeline")]
     pages.append(
         http.get(f"{api}/project/{PROJECT}/pipeline", params={"page-token": pages[0].json()["next_page_token"]})

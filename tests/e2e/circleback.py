@@ -97,7 +97,7 @@ def rehearsal(
     return Rehearsal(
         dict(projects),
         orbs={"circleback": orb},
-        contexts={"circleci-api": {}},
+        contexts={"circleci-api": {}, "production-deploy": {}},
         page_size=page_size,
         on_event=on_event,
         server=server,

@@ -114,8 +114,8 @@ def test_a_config_snippet_rehearses_as_shown(
         script.write_text("#!/bin/sh\necho 'the tests passed'\n", encoding="utf-8")
         script.chmod(0o755)
         arguments += ["--project", f"{slug}={project}"]
-    if "scheduled_pipeline" in snippet.text:  # a config for a schedule runs as a scheduled pipeline
-        arguments += ["--trigger-source", "scheduled_pipeline"]
+    if "pipeline.trigger.type" in snippet.text:  # a config for a schedule runs as a scheduled pipeline
+        arguments += ["--trigger-type", "schedule"]
     command = [str(Path(sys.executable).parent / "cb-helper"), "rehearse", "--orb", f"circleback={packed_orb}",
                "--context", "circleci-api", *arguments, "--timeout", "120", "--json"]  # fmt: skip
     LOCK.touch(exist_ok=True)

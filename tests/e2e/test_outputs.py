@@ -8,9 +8,11 @@ from typing import Any
 
 from cb_helper.rehearse.examples import CIRCLEBACK_PARAMETER, declare, example_config, localize
 from cb_helper.rehearse.timeline import RehearsalResult
+from cb_helper.sim import SimState
 from tests.e2e.circleback import A, B, approvals, describe, rehearsal, step, write_project
 
 HOLD = "wait-for-triggered-pipeline"
+GATE = "approve-deploy"  # a person's approval before the deploy job and its restricted context
 CHECK = "check-project-b"
 CHECK_STEP = "Check the downstream pipeline"
 DIGEST = "sha256:" + "4f" * 32
@@ -56,10 +58,27 @@ def projects(
     return {A: write_project(root, "a", a_config), B: b_path}
 
 
+def approve_as_a_person(state: SimState) -> str:
+    """Approve A's ``approve-deploy`` as a person would in the web app; the person's user id."""
+    person = state.add_token("release-manager-token", login="release-manager", name="Release Manager")
+    [pipeline] = state.pipelines_of(A)
+    [workflow] = state.workflows_of(pipeline.id)
+    [gate] = [job for job in state.jobs_of(workflow.id) if job.name == GATE]
+    state.approve_job(workflow.id, gate.id, approver=person.id)
+    return person.id
+
+
 def rehearse(orb: Path, paths: dict[str, Path]) -> tuple[RehearsalResult, Any, list[str]]:
     with rehearsal(orb, paths) as run:
         run.start(A)
         result = run.run_until_settled(90)
+        if result.outcome == "stuck":  # B passed: A's deploy waits for a person
+            assert result.waiting == [f"{A} #1 build-and-deploy/{GATE}"], describe(result)
+            person = approve_as_a_person(run.state)
+            result = run.run_until_settled(90)
+            assert result.pipeline(A).job(GATE).status == "success"
+            [approved] = run.state.effects("approve", job_id=result.pipeline(A).job(GATE).id)
+            assert approved.actor == person  # not the token owner of B's circle-back
         assert result.outcome == "settled", describe(result)
         check = result.pipeline(A).job(CHECK)
         stored = run.state.tests_of(A, check.number) if check.number else []
@@ -103,6 +122,7 @@ def test_b_failing_tests_show_in_a_check_and_its_stored_test_results(packed_orb:
     assert "failed job: unit-tests" not in verdict.output
     for name, message in failures.items():
         assert f"integration-tests: {name} (tests/integration.py): {message}" in verdict.output
+    assert a.job(GATE).status == "not_run"  # no person is asked to approve a deploy of a failing B
     assert a.job("deploy").status == "not_run"
     assert sorted((t.name, t.result, t.message) for t in stored) == sorted(
         (name, "failure", message) for name, message in failures.items()

@@ -36,10 +36,14 @@ OPS = "gh/acme/prod"
 
 
 def sweep(server: SimServer, *extra: str) -> subprocess.CompletedProcess[str]:
-    """One `cb-helper sweep` process against the rehearsal's simulator (grace 0: act at once)."""
+    """One `cb-helper sweep` process against the rehearsal's simulator (grace 0: act at once).
+
+    B's project may be canceled in unless ``extra`` names its own ``--cancel-project``.
+    """
     env = {**os.environ, "CIRCLECI_HOST": server.url, "CIRCLE_TOKEN": server.token}
+    cancel = [] if "--cancel-project" in extra else ["--cancel-project", B]
     return subprocess.run(
-        [sys.executable, "-m", "cb_helper", "sweep", "--project", A, "--grace", "0s", *extra],
+        [sys.executable, "-m", "cb_helper", "sweep", "--project", A, "--grace", "0s", *cancel, *extra],
         env=env,
         capture_output=True,
         text=True,
@@ -328,3 +332,45 @@ def test_a_forged_record_naming_another_projects_gate_is_refused(packed_orb: Pat
     assert approvals == []
     assert requests == []
     assert hold_of(run.state, OPS, "deploy-gate").status == "on_hold"
+
+
+def test_the_sweep_example_sweeps_in_a_scheduled_pipeline_and_not_in_an_api_triggered_one(
+    packed_orb: Path, tmp_path: Path
+) -> None:
+    from cb_helper.rehearse.examples import example_config, write_config
+
+    config = example_config(packed_orb, "sweep_stuck_holds")
+    set_arguments(config, "circleback/sweep", {"projects": A, "since": "1h"})
+    ops = write_config(config, tmp_path / "ops")
+    with rehearsal(packed_orb, {OPS: ops, A: write_project(tmp_path, "a", upstream(packed_orb, tmp_path))}) as run:
+        scheduled = run.start(OPS, trigger_type="schedule")
+        by_api = run.start(OPS, trigger_type="api")
+        result = run.run_until_settled(60)
+        api_view = {p.id: p.trigger_type for p in run.state.pipelines_of(OPS)}
+    assert result.outcome == "settled", describe(result)
+    swept = next(p for p in result.pipelines_of(OPS) if p.id == scheduled)
+    assert [w.name for w in swept.workflows] == ["sweep-stuck-holds"], describe(result)
+    assert swept.workflow().job("circleback/sweep").status == "success", describe(result)
+    quiet = next(p for p in result.pipelines_of(OPS) if p.id == by_api)
+    assert quiet.workflows == []  # the guard keeps an API-triggered pipeline from sweeping
+    assert api_view == {scheduled: "scheduled_pipeline", by_api: "api"}  # the API's names for the two triggers
+
+
+def test_pipeline_trigger_source_is_gone_as_on_circleci_cloud(packed_orb: Path, tmp_path: Path) -> None:
+    from cb_helper.rehearse.errors import ConfigError
+    from cb_helper.rehearse.examples import example_config, write_config
+
+    config = example_config(packed_orb, "sweep_stuck_holds")
+    config["workflows"]["sweep-stuck-holds"]["when"] = {
+        "equal": ["scheduled_pipeline", "<< pipeline.trigger_source >>"]
+    }
+    ops = write_config(config, tmp_path / "ops")
+    with rehearsal(packed_orb, {OPS: ops}) as run:
+        try:
+            run.start(OPS, trigger_type="schedule")
+        except ConfigError as exc:
+            message = str(exc)
+        else:
+            raise AssertionError("pipeline.trigger_source compiled")
+    assert "pipeline.trigger_source" in message
+    assert "use pipeline.trigger.type" in message

@@ -472,7 +472,8 @@ def test_a_host_that_only_looks_like_the_artifact_host_is_refused(url: str, host
         client.download(url)
     assert str(caught.value) == (
         f"artifact URL on host {host!r} is neither circleci.com nor CircleCI's artifact host; "
-        "the token is not sent there"
+        "the token is not sent there (name your server's artifact host with --artifact-host or "
+        "CIRCLECI_ARTIFACT_HOST to allow it)"
     )
     assert transport.sent == []
 

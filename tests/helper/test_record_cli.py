@@ -23,8 +23,9 @@ OTHER = "5034460f-c7c4-4c43-9457-de07e2029e7b"
 def handed_off(
     sim: SimServer, run: Run, tmp_path: Path, *extra: str, hold_status: str = "on_hold"
 ) -> tuple[Any, dict[str, Any]]:
-    """A's hold on hold, B triggered with the record, and the handoff stored as the trigger job's artifact."""
-    upstream = make_upstream(sim, hold_status=hold_status)
+    """A's hold on hold, B triggered with the record while A's trigger job runs, and the handoff stored as that
+    job's artifact (as A's trigger job does: the sweep believes only a B created while it ran)."""
+    upstream = make_upstream(sim, hold_status="blocked")
     handoff_file = tmp_path / "handoff.json"
     result = run(
         "trigger",
@@ -40,6 +41,9 @@ def handed_off(
         *extra,
     )
     assert result.code == 0, result.output
+    if hold_status != "blocked":
+        sim.state.set_job_status(upstream.jobs["trigger"], "success")
+        sim.state.set_job_status(upstream.hold_id, hold_status)
     number = sim.state.get_job(upstream.jobs["trigger"]).job_number
     assert number is not None
     sim.state.add_artifact(PROJECT_A, number, HANDOFF_ARTIFACT, content=handoff_file.read_bytes())
@@ -96,7 +100,9 @@ def test_a_record_over_the_parameter_limit_is_refused_before_anything_is_trigger
 ) -> None:
     upstream = make_upstream(sim)
     long_hold = "h" * 300
-    sim.state.add_job(upstream.workflow_id, long_hold, type="approval")
+    sim.state.add_job(
+        upstream.workflow_id, long_hold, type="approval", requires={upstream.jobs["trigger"]: ["success"]}
+    )
     result = run(
         "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", upstream.workflow_id,
         "--hold", long_hold,
@@ -131,7 +137,7 @@ def test_a_misspelt_hold_fails_the_trigger_before_b_is_triggered(sim: SimServer,
         "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", upstream.workflow_id,
         "--hold", "wait-for-b",
     )  # fmt: skip
-    assert result.code == 3, result.output
+    assert result.code == 2, result.output
     assert f"no job named 'wait-for-b' (its approval jobs: {HOLD}); nothing triggered" in result.stderr
     assert sim.state.pipelines_of(PROJECT_B) == []
 
@@ -380,7 +386,7 @@ def test_a_hold_that_is_no_approval_job_is_named_with_the_approval_jobs_there(
         "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", upstream.workflow_id,
         "--hold", hold,
     )  # fmt: skip
-    assert result.code == 3, result.output
+    assert result.code == 2, result.output
     assert result.stderr.strip().endswith(
         f"workflow {upstream.workflow_id} has {what} named {hold!r} (its approval jobs: {listed}); "
         "nothing triggered. Name the approval job that follows the trigger"
@@ -395,5 +401,5 @@ def test_a_workflow_without_approval_jobs_says_none(sim: SimServer, run: Run) ->
     result = run(
         "trigger", "--project", PROJECT_B, "--branch", "main", "--upstream-workflow-id", workflow.id,
     )  # fmt: skip
-    assert result.code == 3, result.output
+    assert result.code == 2, result.output
     assert f"named {HOLD!r} (its approval jobs: none); nothing triggered" in result.stderr

@@ -119,7 +119,7 @@ def test_a_pipeline_stuck_before_creation_times_out_naming_its_state(sim: SimSer
     result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "1")
     assert result.code == 4, result.output
     (pipeline,) = sim.state.pipelines_of(PROJECT_B)
-    assert f"pipeline {pipeline.id} did not start within 1s: state setup-pending\n" in result.stderr
+    assert f"pipeline {pipeline.id} did not start within 1s: state setup-pending (a dynamic config" in result.stderr
     assert "filters or a `when`" not in result.stderr
 
 
@@ -385,3 +385,74 @@ def test_verification_waits_for_a_workflow_that_comes_later(sim: SimServer, run:
     result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "30")
     assert result.code == 0, result.output
     assert "started: test (running)" in result.stderr
+
+
+AUTO_CANCEL = "with the project setting 'Auto-cancel redundant workflows' on, triggering it cancels this workflow"
+
+
+@pytest.mark.parametrize(
+    ("project", "branch", "warned"),
+    [
+        ("gh/acme/project-a", "feature", True),  # A's own project on A's non-default branch
+        ("gh/acme/project-b", "feature", False),  # another project
+        ("gh/acme/project-a", "main", False),  # the default branch is never auto-canceled
+    ],
+)
+def test_triggering_a_own_branch_warns_of_auto_cancel_in_one_line(
+    sim: SimServer, run: Run, project: str, branch: str, warned: bool
+) -> None:
+    from tests.helper.conftest import PROJECT_A, make_upstream
+
+    for slug in (PROJECT_A, PROJECT_B):
+        sim.state.add_project(slug, branches=("main", "feature"))
+    start_workflows_on_trigger(sim)
+    upstream_branch = "feature" if branch == "feature" else "main"
+    pipeline = sim.state.create_pipeline(PROJECT_A, branch=upstream_branch)
+    upstream = make_upstream(sim, pipeline_id=pipeline.id)
+    result = run("trigger", "--project", project, "--branch", branch, "--upstream-workflow-id", upstream.workflow_id)
+    assert result.code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if AUTO_CANCEL in line]
+    if warned:
+        assert lines == [
+            f"cb-helper: warning: the downstream is this project ({project}) on this pipeline's branch 'feature', "
+            f"not its default branch: {AUTO_CANCEL}, its hold included; trigger another branch, or turn the "
+            "setting off"
+        ]
+    else:
+        assert lines == []
+
+
+def in_setup_on_trigger(sim: SimServer, setup_job_status: str) -> None:
+    """Behave like a dynamic-config downstream: a setup phase whose setup workflow's job has ``setup_job_status``."""
+
+    def on_event(event: SimEvent) -> None:
+        if event.kind == "pipeline_triggered":
+            sim.state.begin_setup(event.pipeline_id)
+            workflow = sim.state.add_workflow(event.pipeline_id, "setup")
+            sim.state.add_job(workflow.id, "generate-config", status=setup_job_status)
+            sim.state.set_pipeline_state(event.pipeline_id, "setup")
+
+    sim.state.add_listener(on_event)
+
+
+def test_a_pipeline_whose_setup_workflow_runs_has_started(sim: SimServer, run: Run) -> None:
+    in_setup_on_trigger(sim, "running")
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--json")
+    assert result.code == 0, result.output
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert f"pipeline {pipeline.id} started: setup (running); a dynamic config: its setup workflow continues it" in (
+        result.stderr
+    )
+    data = json.loads(result.stdout)
+    assert (data["state"], [w["name"] for w in data["workflows"]]) == ("setup", ["setup"])
+
+
+def test_a_setup_workflow_that_failed_without_continuing_fails_the_trigger_at_once(sim: SimServer, run: Run) -> None:
+    in_setup_on_trigger(sim, "failed")
+    result = run("trigger", "--project", PROJECT_B, "--branch", "main", "--start-timeout", "60")
+    assert result.code == 5, result.output
+    (pipeline,) = sim.state.pipelines_of(PROJECT_B)
+    assert (
+        f"pipeline {pipeline.id} on {PROJECT_B} ended its setup without continuing: setup workflow setup (failed); "
+        "it will run nothing and never circle back"
+    ) in result.stderr

@@ -1,6 +1,7 @@
 """Run one ``run`` step of the packed orb in bash, roughly as CircleCI would (an approximation).
 
-The step's ``command`` gets ``\\<<`` turned back into ``<<``; its ``environment`` values get
+Steps in ``when``/``unless`` blocks count only when their condition holds for the arguments. The step's
+``command`` gets ``\\<<`` turned back into ``<<``; its ``environment`` values get
 ``<< parameters.x >>`` replaced by the given arguments or the declared defaults (booleans as 1/0) and
 ``<< pipeline.id >>`` by a fixed id. That is all the config compiler does for these steps.
 """
@@ -35,6 +36,33 @@ def _render(value: Any) -> str:
     return str(value)
 
 
+def selected_steps(steps: list[Any], values: Mapping[str, Any]) -> list[Any]:
+    """The steps a call compiles to: ``when``/``unless`` blocks kept or dropped by their condition's truth."""
+
+    def value(text: Any) -> Any:
+        match = _REFERENCE.fullmatch(str(text).strip()) if isinstance(text, str) else None
+        return values[match.group(2)] if match and match.group(1) == "parameters" else text
+
+    def truth(condition: Any) -> bool:
+        if isinstance(condition, dict):
+            [(operator, operand)] = condition.items()
+            if operator == "not":
+                return not truth(operand)
+            results = [truth(item) for item in operand]
+            return all(results) if operator == "and" else any(results)
+        return bool(value(condition))
+
+    selected: list[Any] = []
+    for step in steps:
+        if isinstance(step, dict) and len(step) == 1 and next(iter(step)) in ("when", "unless"):
+            [(kind, block)] = step.items()
+            if truth(block["condition"]) == (kind == "when"):
+                selected.extend(selected_steps(block["steps"], values))
+        else:
+            selected.append(step)
+    return selected
+
+
 def step_environment(command: str, arguments: Mapping[str, Any], step: int = 0) -> tuple[str, dict[str, str]]:
     """The shell text and environment of step ``step`` of ``command`` called with ``arguments``."""
     body = packed_orb()["commands"][command]
@@ -43,7 +71,7 @@ def step_environment(command: str, arguments: Mapping[str, Any], step: int = 0) 
     values.update(arguments)
     missing = [name for name, value in values.items() if value is None]
     assert not missing, f"required parameters not given: {missing}"
-    run = body["steps"][step]["run"]
+    run = selected_steps(body["steps"], values)[step]["run"]
 
     def substitute(match: re.Match[str]) -> str:
         if match.group(1) == "pipeline":

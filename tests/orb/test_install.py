@@ -25,7 +25,7 @@ from tools.orbkit.bundle import (
 )
 
 #: What the bundled helper imports, at the versions installed here.
-HELPER_PACKAGES = ("requests", "urllib3", "idna", "certifi", "charset-normalizer", "click")
+HELPER_PACKAGES = ("requests", "urllib3", "idna", "certifi", "charset-normalizer", "click", "jinja2", "markupsafe")
 #: Stand-ins: a pin with a dependency the wheelhouse lacks (only --no-deps installs it), a jq binding,
 #: and a PyYAML the wheelhouse lacks (installing it would fail).
 STAND_INS = ["core-dep==1.0", "jq==1.0", "PyYAML==9.9"]
@@ -77,7 +77,7 @@ def installed(tmp_path: Path) -> list[str]:
     return sorted(p.name.split("-")[0] for p in lib.glob("*.dist-info"))
 
 
-HELPER_DISTS = ["certifi", "charset_normalizer", "click", "idna", "requests", "urllib3"]
+HELPER_DISTS = ["certifi", "charset_normalizer", "click", "idna", "jinja2", "markupsafe", "requests", "urllib3"]
 
 
 def test_the_images_pip_installs_the_pins_alone(installer: Path, tmp_path: Path) -> None:
@@ -102,6 +102,14 @@ def test_the_images_pip_installs_the_pins_alone(installer: Path, tmp_path: Path)
         [str(helper), "--version"], env={"PYTHONPATH": str(shadow)}, capture_output=True, text=True, check=False
     )
     assert ran.stdout == f"cb-helper {__version__}\n", ran.stderr
+    page = "{'title': 'the page', 'verdict': {'status': 'success', 'text': '<b>'}, 'now': 1.0}"
+    rendered = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path[:0] = [{str(lib)!r}]; "
+         f"from cb_helper.pattern.report_html import render_page; print(render_page({page}))"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "<title>the page</title>" in rendered.stdout, rendered.stderr  # the template and Jinja2 came along
+    assert "<p>&lt;b&gt;</p>" in rendered.stdout
 
     # The next step of the job: installed in install_dir already, nothing is installed again.
     (tmp_path / "bash_env").unlink()
@@ -186,15 +194,17 @@ def _third_party_imports(tree: ast.AST) -> set[str]:
 
 
 def test_the_bundled_sources_import_only_what_the_install_brings() -> None:
-    """requests and click always; jq only inside a function (--jq); never yaml (the runner's, not bundled)."""
+    """requests and click always; jq (--jq) and jinja2 (--html) only inside a function; never yaml (the runner's)."""
     if not hasattr(sys, "stdlib_module_names"):
         pytest.skip("needs Python 3.10+ to tell the standard library apart")
     top_level: set[str] = set()
     anywhere: set[str] = set()
     for relative in bundled_files():
+        if relative.suffix != ".py":  # the HTML page's template
+            continue
         tree = ast.parse((PACKAGE_DIR.parent / relative).read_text())
         anywhere |= _third_party_imports(tree)
         module_level = ast.Module([n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], [])
         top_level |= _third_party_imports(module_level)
     assert top_level == {"requests", "click"}
-    assert anywhere == {"requests", "click", "jq"}
+    assert anywhere == {"requests", "click", "jq", "jinja2"}

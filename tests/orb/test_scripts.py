@@ -153,17 +153,20 @@ def test_circle_back_proves_the_record_then_approves_from_the_receipt(tmp_path: 
     allowed = [prove[i + 1] for i, a in enumerate(prove) if a == "--allow-project"]
     assert allowed == ["gh/acme/a", "gh/acme/c", "bb/x/y"]
     command = packed_orb()["commands"]["approve_job"]
-    assert command["steps"][1]["store_artifacts"] == {
+    assert command["steps"][0]["when"]["steps"][1]["store_artifacts"] == {
         "path": "<< parameters.receipt_dir >>",
         "destination": "circleback",
     }
     assert command["parameters"]["receipt_dir"]["default"] == "~/.circleback/receipt"
+    proven = tmp_path / "approve" / "bin" / ".circleback" / "receipt" / "receipt.json"
+    proven.parent.mkdir(parents=True)
+    proven.write_text("{}", encoding="utf-8")  # what the step before writes once the record is proven
     code, approve = run_fake(tmp_path / "approve", "approve_job", arguments, step=2)
     assert code == 0
     assert approve[:3] == ["approve", "--from-receipt", receipt.replace("/prove/", "/approve/")]
-    code, nothing = run_fake(tmp_path / "none", "approve_job", {}, step=2)
+    code, nothing = run_fake(tmp_path / "unproven", "approve_job", arguments, step=2)  # no receipt was written
     assert code == 0
-    assert nothing == []  # no record: the second step has nothing to do
+    assert nothing == []  # the record was not proven: nothing to approve, and no second error
 
 
 def test_legacy_circle_back_needs_allowed_projects(tmp_path: Path) -> None:
@@ -235,3 +238,56 @@ def test_circle_back_passes_the_outputs_file(tmp_path: Path) -> None:
     code, prove = run_fake(tmp_path, "approve_job", {"upstream": RECORD, "outputs": "~/ws/outputs.json"})
     assert code == 0
     assert prove[prove.index("--outputs") + 1] == str(tmp_path / "bin" / "ws" / "outputs.json")
+
+
+def test_sweep_passes_each_project_and_each_cancel_project(tmp_path: Path) -> None:
+    code, argv = run_fake(
+        tmp_path,
+        "sweep",
+        {"projects": "gh/acme/a, gh/acme/d", "cancel_projects": "gh/acme/b,gh/acme/c"},
+    )
+    assert code == 0
+    assert argv[0] == "sweep"
+    pairs = list(zip(argv, argv[1:]))
+    assert [v for k, v in pairs if k == "--project"] == ["gh/acme/a", "gh/acme/d"]
+    assert [v for k, v in pairs if k == "--cancel-project"] == ["gh/acme/b", "gh/acme/c"]
+    assert "--cancel-orphans" in argv
+    assert SECRET not in json.dumps(argv)
+
+
+def test_sweep_without_cancel_projects_cancels_nowhere(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path, "sweep", {"projects": "gh/acme/a"})
+    assert code == 0
+    assert "--cancel-project" not in argv
+
+
+def test_the_circle_back_passes_hold_timeout(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path / "default", "approve_job", {"upstream": RECORD})
+    assert code == 0
+    assert argv[argv.index("--hold-timeout") + 1] == "300"
+    code, argv = run_fake(tmp_path / "set", "approve_job", {"upstream": RECORD, "hold_timeout": 45})
+    assert code == 0
+    assert argv[argv.index("--hold-timeout") + 1] == "45"
+    job = packed_orb()["jobs"]["circle_back"]
+    assert job["parameters"]["hold_timeout"]["default"] == 300
+    [approve] = [s["approve_job"] for s in job["steps"] if isinstance(s, dict) and "approve_job" in s]
+    assert approve["hold_timeout"] == "<< parameters.hold_timeout >>"
+
+
+def test_the_trigger_passes_the_upstream_record_of_a_chain(tmp_path: Path) -> None:
+    code, argv = run_fake(tmp_path / "none", "trigger_pipeline", {"project_slug": "gh/a/c", "branch": "main"})
+    assert code == 0
+    assert "--upstream" not in argv
+    assert "--chain-margin" not in argv
+    code, argv = run_fake(
+        tmp_path / "chain",
+        "trigger_pipeline",
+        {"project_slug": "gh/a/c", "branch": "main", "upstream": RECORD, "chain_margin": "15m"},
+    )
+    assert code == 0
+    assert argv[argv.index("--upstream") + 1] == RECORD
+    assert argv[argv.index("--chain-margin") + 1] == "15m"
+    job = packed_orb()["jobs"]["trigger"]
+    [step] = [s["trigger_pipeline"] for s in job["steps"] if isinstance(s, dict) and "trigger_pipeline" in s]
+    assert step["upstream"] == "<< parameters.upstream >>"
+    assert step["chain_margin"] == "<< parameters.chain_margin >>"

@@ -167,3 +167,35 @@ workflows:
     write_project(tmp_path, "app", config)
     assert main(args) == 0
     assert "gh/acme/app #1: success" in capsys.readouterr().out
+
+
+SCHEDULED = """\
+version: 2.1
+jobs:
+  show:
+    docker: [{image: cimg/base:current}]
+    steps:
+      - run: echo "<< pipeline.trigger.type >> / << pipeline.trigger.name >> / << pipeline.trigger.received_at >>"
+workflows:
+  nightly:
+    when: {equal: [schedule, << pipeline.trigger.type >>]}
+    jobs: [show]
+"""
+
+
+@pytest.mark.parametrize(("trigger", "runs"), [("schedule", True), ("api", False), ("webhook", False)])
+def test_trigger_type_schedule_starts_the_pipeline_as_a_schedule_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], trigger: str, runs: bool
+) -> None:
+    write_project(tmp_path, "app", SCHEDULED)
+    code = main(["rehearse", "--project", f"gh/acme/app={tmp_path / 'app'}", "--trigger-type", trigger, "--json"])
+    data = json.loads(capsys.readouterr().out)
+    [pipeline] = data["pipelines"]
+    if runs:
+        assert code == 0
+        [workflow] = pipeline["workflows"]
+        said = workflow["jobs"][0]["steps"][0]["output"]
+        assert said.startswith("schedule / rehearsal schedule / 20")  # received_at is an ISO time
+    else:
+        assert code == 5  # no workflow ran
+        assert pipeline["workflows"] == []

@@ -313,3 +313,32 @@ def test_a_token_in_the_query_never_reaches_the_log_whatever_its_case(sim: SimSe
         assert "deprecated" in response.json()["message"]
     assert [r.query for r in sim.state.request_log] == [{"x": "1"}] * 3
     assert sim.token not in repr(sim.state.request_log)
+
+
+def test_a_scheduled_pipeline_shows_the_api_s_trigger_type(sim: SimServer, http: requests.Session) -> None:
+    pipeline = sim.state.create_pipeline(PROJECT_B, trigger_type="scheduled_pipeline", schedule_name="nightly")
+    body = http.get(api(sim, f"/pipeline/{pipeline.id}")).json()
+    assert body["trigger"]["type"] == "scheduled_pipeline"
+
+
+def test_a_sparse_tree_rerun_leaves_out_the_parts_not_connected_to_the_chosen_jobs(
+    sim: SimServer, http: requests.Session
+) -> None:
+    state = sim.state
+    pipeline = state.create_pipeline(PROJECT_B)
+    workflow = state.add_workflow(pipeline.id, "test")
+    state.add_job(workflow.id, "lint", status="success")  # not connected to tests
+    build = state.add_job(workflow.id, "build", status="success")
+    tests = state.add_job(workflow.id, "tests", requires={build.id: ["success"]})
+    state.set_job_status(tests.id, "failed")
+    for sparse, names in ((False, ["lint", "build", "tests"]), (True, ["build", "tests"])):
+        body = {"jobs": [tests.id], "sparse_tree": sparse}
+        answer = http.post(api(sim, f"/workflow/{workflow.id}/rerun"), json=body)
+        assert answer.status_code == 202, answer.text
+        new = answer.json()["workflow_id"]
+        jobs = {job["name"]: job["status"] for job in http.get(api(sim, f"/workflow/{new}/job")).json()["items"]}
+        assert list(jobs) == names
+        assert jobs["tests"] == "blocked"  # chosen: runs again
+        assert jobs["build"] == "success"  # carried over
+    refused = http.post(api(sim, f"/workflow/{workflow.id}/rerun"), json={"sparse_tree": True})
+    assert refused.status_code == 400

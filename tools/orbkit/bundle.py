@@ -2,7 +2,8 @@
 
 The bundle is a bash script (``scripts/helper_bundle.sh`` in the packed orb): a generated preamble that
 sets the helper's version and pinned requirements and defines ``cb_bundle_write DIR``, which writes every
-bundled source file with a quoted heredoc (readable, not a blob), followed by ``scripts/install_helper.sh``.
+bundled source file (and the HTML page's Jinja2 template) with a quoted heredoc (readable, not a blob),
+followed by ``scripts/install_helper.sh``.
 The simulator and the local runner are left out: pipelines do not need them.
 """
 
@@ -53,7 +54,7 @@ def bundled_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
             continue
         if relative.as_posix() in EXCLUDED_FILES:
             continue
-        if path.suffix == ".py" or path.name == "py.typed":
+        if path.suffix == ".py" or path.name == "py.typed" or path.suffix == ".j2":
             files.append(path.relative_to(package_dir.parent))
     return files
 

@@ -27,6 +27,9 @@ if [ -n "$results" ]; then
   rm -f "$results/downstream-tests.xml"
   args+=(--junit "$results/downstream-tests.xml")
 fi
+report="${CB_PARAM_REPORT_DIR-}"
+report="${report/#\~/$HOME}"
+if [ -n "$report" ]; then args+=(--html "$report/report.html"); fi
 
 status=0
 cb-helper "${args[@]}" || status=$?

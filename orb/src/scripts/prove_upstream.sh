@@ -13,7 +13,7 @@ for project in "${projects[@]}"; do
   allow+=(--allow-project "$project")
 done
 
-common=(--token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}")
+common=(--token-env "${CB_PARAM_TOKEN:-CIRCLE_TOKEN}" --hold-timeout "${CB_PARAM_HOLD_TIMEOUT:-300}")
 if [ -n "${CB_PARAM_HOST-}" ]; then common+=(--host "$CB_PARAM_HOST"); fi
 
 if [ -z "${CB_PARAM_UPSTREAM-}" ] && { [ -n "${CB_PARAM_WORKFLOW_ID-}" ] || [ -n "${CB_PARAM_PIPELINE_ID-}" ]; }; then

@@ -14,4 +14,9 @@ for project in "${projects[@]}"; do
   args+=(--project "$project")
 done
 
+read -r -a cancel_projects <<< "${CB_PARAM_CANCEL_PROJECTS//,/ }"
+for project in "${cancel_projects[@]}"; do
+  args+=(--cancel-project "$project")
+done
+
 exec cb-helper "${args[@]}"

@@ -16,6 +16,9 @@ if [ "${CB_PARAM_HANDOFF:-record}" = record ]; then
   args+=(--upstream-workflow-id "${CIRCLE_WORKFLOW_ID-}" --hold "${CB_PARAM_HOLD_JOB-}")
   args+=(--deadline "${CB_PARAM_DEADLINE:-6h}" --record-parameter "${CB_PARAM_RECORD_PARAMETER:-circleback}")
   args+=(--handoff-file "${CB_PARAM_HANDOFF_FILE:-/tmp/circleback/pipeline-id.handoff.json}")
+  if [ -n "${CB_PARAM_UPSTREAM-}" ]; then
+    args+=(--upstream "$CB_PARAM_UPSTREAM" --chain-margin "${CB_PARAM_CHAIN_MARGIN:-10m}")
+  fi
 elif is_true "${CB_PARAM_PASS_IDS:-1}"; then
   if [ -n "${CB_PARAM_PIPELINE_ID_PARAMETER-}" ]; then
     args+=(--parameter "${CB_PARAM_PIPELINE_ID_PARAMETER}=${CB_PIPELINE_ID-}")

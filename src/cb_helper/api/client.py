@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
@@ -79,6 +79,28 @@ def normalize_host(host: str) -> str:
     return text
 
 
+#: The environment variable naming a CircleCI Server's artifact host (the ``--artifact-host`` option's).
+ARTIFACT_HOST_ENV = "CIRCLECI_ARTIFACT_HOST"
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def normalize_artifact_host(host: str) -> str:
+    """A host artifacts may be downloaded from with the token: https, or plain http on this machine's loopback."""
+    text = normalize_host(host)
+    parts = urlsplit(text)
+    if parts.scheme != "https" and parts.hostname not in _LOOPBACK:
+        raise BadInput(
+            f"artifact host {host!r} is not an https URL (expected e.g. https://artifacts.ci.example.com: the "
+            "token goes to an artifact host only over https)"
+        )
+    return text
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
 class CircleCIClient:
     """A small CircleCI API v2 client."""
 
@@ -92,8 +114,11 @@ class CircleCIClient:
         max_pages: int = DEFAULT_MAX_PAGES,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        artifact_hosts: Sequence[str] = (),
     ) -> None:
         self.host = normalize_host(host)
+        #: Hosts that serve this install's artifacts besides the API host (CircleCI Server): ``(scheme, netloc)``.
+        self.artifact_hosts = frozenset(_origin(normalize_artifact_host(h)) for h in artifact_hosts)
         self.base_url = self.host + API_PREFIX
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -224,10 +249,12 @@ class CircleCIClient:
         artifact_host = parts.scheme == "https" and (
             hostname == "circle-artifacts.com" or hostname.endswith(".circle-artifacts.com")
         )
-        if not (same_origin or artifact_host) or "@" in parts.netloc:
+        named = _origin(url) in self.artifact_hosts
+        if not (same_origin or artifact_host or named) or "@" in parts.netloc:
             raise Refused(
                 f"artifact URL on host {parts.hostname!r} is neither {own.hostname} nor CircleCI's artifact host; "
-                "the token is not sent there"
+                "the token is not sent there (name your server's artifact host with --artifact-host or "
+                f"{ARTIFACT_HOST_ENV} to allow it)"
             )
         data = self.request("GET", url, raw=True)
         assert isinstance(data, bytes)

@@ -4,7 +4,8 @@ Exit statuses (documented in the README; the orb relies on them):
 
 * 0 success
 * 1 downstream finished unsuccessfully (failed, error, failing, unauthorized)
-* 2 bad input or usage, detected before any API call
+* 2 bad input or usage, detected before any API call; also a config wiring the trigger refuses after reading
+  A's workflow (nothing is triggered)
 * 3 API or network error after retries, or a look-up/refusal
 * 4 timed out waiting
 * 5 downstream canceled, not run, or never started (errored pipeline)

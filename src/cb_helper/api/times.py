@@ -11,14 +11,29 @@ from cb_helper.api.errors import BadInput
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
 _UNITS = (86400, 3600, 60, 1)
 
+#: CircleCI keeps an approval job on hold for at most 90 days; no duration about a hold needs to be longer.
+MAX_HOLD = timedelta(days=90)
+#: How long CircleCI keeps artifacts by default (an organization may lower it); the sweeper reads A's handoff
+#: artifact, so a deadline that outlives it cannot be enforced from the artifact.
+ARTIFACT_RETENTION = timedelta(days=30)
 
-def parse_duration(text: str, what: str) -> timedelta:
-    """``"6h"`` -> 6 hours; ``what`` names the option in the one-line error."""
+
+def parse_duration(text: str, what: str, maximum: timedelta = MAX_HOLD) -> timedelta:
+    """``"6h"`` -> 6 hours; ``what`` names the option in the one-line error.
+
+    A duration longer than ``maximum`` (by default CircleCI's 90-day hold limit) is refused, so no caller
+    computes a time outside what a ``datetime`` can hold.
+    """
     value = (text or "").strip().lower()
     match = _DURATION.match(value)
     if not value or match is None or not any(match.groups()):
         raise BadInput(f"{what} {text!r} is not a duration (expected e.g. 90s, 15m, 6h, 2d or 1h30m)")
     seconds = sum(int(group) * unit for group, unit in zip(match.groups(), _UNITS) if group)
+    if seconds > maximum.total_seconds():
+        raise BadInput(
+            f"{what} {text!r} is longer than {format_duration(maximum)} "
+            "(CircleCI keeps an approval job on hold for at most 90 days; expected e.g. 6h or 2d)"
+        )
     return timedelta(seconds=seconds)
 
 

@@ -11,6 +11,7 @@ from cb_helper.commands.options import (
     CONTEXT_SETTINGS,
     Progress,
     api_options,
+    artifact_host_option,
     json_option,
     make_client,
     parse_id,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     help="How long to wait for a job that is still blocked to go on hold.",
 )
 @json_option
+@artifact_host_option
 @api_options
 def approve(
     upstream: Optional[str],

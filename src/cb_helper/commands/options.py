@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -45,17 +46,41 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
 
 
+ARTIFACT_HOST_KEY = "cb_helper.artifact_host"
+
+
+def artifact_host_option(func: F) -> F:
+    """``--artifact-host`` (env ``CIRCLECI_ARTIFACT_HOST``), for commands that download artifacts: kept in the
+    click context for :func:`make_client`, so the command's own signature does not change."""
+
+    def keep(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> None:
+        ctx.meta[ARTIFACT_HOST_KEY] = value
+
+    return click.option(
+        "--artifact-host",
+        envvar="CIRCLECI_ARTIFACT_HOST",
+        metavar="URL",
+        expose_value=False,
+        callback=keep,
+        help="CircleCI Server: the host serving artifacts when it is not --host (https); the token is sent there "
+        "too, and to no other host; env CIRCLECI_ARTIFACT_HOST.",
+    )(func)
+
+
 def make_client(host: str, token_env: str) -> CircleCIClient:
-    """Validate host and token (exit 2 when wrong), then build the client. No request is sent here."""
+    """Validate host, artifact host and token (exit 2 when wrong), then build the client. No request is sent here."""
     from cb_helper.api.auth import read_token
-    from cb_helper.api.client import CircleCIClient, normalize_host
+    from cb_helper.api.client import CircleCIClient, normalize_artifact_host, normalize_host
     from cb_helper.api.retry import RetryPolicy
     from cb_helper.api.tuning import rate_limit_budget, timeouts
 
     normalize_host(host)
+    context = click.get_current_context(silent=True)
+    artifact_host = context.meta.get(ARTIFACT_HOST_KEY) if context is not None else None
+    artifact_hosts = [normalize_artifact_host(artifact_host)] if artifact_host else []
     token = read_token(token_env)
     retry = RetryPolicy(rate_limit_budget=rate_limit_budget())
-    return CircleCIClient(host, token, timeout=timeouts(), retry=retry)
+    return CircleCIClient(host, token, timeout=timeouts(), retry=retry, artifact_hosts=artifact_hosts)
 
 
 class Progress:
@@ -66,6 +91,7 @@ class Progress:
         self.every = every
         self._last_text = ""
         self._last_time = 0.0
+        self._since = 0.0
         self._width = 0
 
     def __call__(self, text: str) -> None:
@@ -75,9 +101,12 @@ class Progress:
             click.echo("\r" + padded, nl=False, err=True)
             return
         now = time.monotonic()
-        if text != self._last_text or now - self._last_time >= self.every:
+        if text != self._last_text:
             click.echo(text, err=True)
-            self._last_text, self._last_time = text, now
+            self._last_text, self._last_time, self._since = text, now, now
+        elif now - self._last_time >= self.every:  # a heartbeat, not the same line again
+            click.echo(f"{text} (still, after {now - self._since:.0f}s)", err=True)
+            self._last_time = now
 
     def __enter__(self) -> Progress:
         return self
@@ -97,8 +126,9 @@ def parse_id(value: str, option: str) -> str:
 
 
 def positive(value: float, option: str) -> float:
-    if value <= 0:
-        raise BadInput(f"{option} {value:g} is not a positive number of seconds")
+    """``value`` when it is a finite number above zero; a one-line error naming ``option`` otherwise."""
+    if not math.isfinite(value) or value <= 0:
+        raise BadInput(f"{option} {value:g} is not a positive, finite number of seconds (expected e.g. 300)")
     return value
 
 

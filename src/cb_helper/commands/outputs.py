@@ -7,7 +7,7 @@ from typing import Optional
 import click
 
 from cb_helper.api.errors import BadInput, LookupFailed
-from cb_helper.commands.options import CONTEXT_SETTINGS, api_options, make_client
+from cb_helper.commands.options import CONTEXT_SETTINGS, api_options, artifact_host_option, make_client
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -26,6 +26,7 @@ from cb_helper.commands.options import CONTEXT_SETTINGS, api_options, make_clien
     help="A JSON object, or shell-quoted NAME=VALUE lines (names get --env-prefix).",
 )
 @click.option("--env-prefix", default="CIRCLEBACK_", show_default=True, metavar="PREFIX", help="With --format env.")
+@artifact_host_option
 @api_options
 def outputs(
     pipeline_id: Optional[str],

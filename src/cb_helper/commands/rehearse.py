@@ -128,11 +128,14 @@ def orbs_of(values: Sequence[str]) -> dict[str, Path]:
 @click.option("--branch", default="main", show_default=True, help="Branch of the started pipeline.")
 @click.option("--tag", help="Start a tag pipeline instead of a branch one.")
 @click.option(
+    "--trigger-type",
     "--trigger-source",
-    type=click.Choice(["webhook", "api", "scheduled_pipeline"]),
+    "trigger_source",
+    type=click.Choice(["webhook", "api", "schedule", "scheduled_pipeline"]),
     default="webhook",
     show_default=True,
-    help="How the started pipeline was triggered (pipeline.trigger_source): a push, the API, or a schedule.",
+    help="How the started pipeline was triggered (pipeline.trigger.type): a push, the API, or a schedule "
+    "(schedule; scheduled_pipeline is the same).",
 )
 @click.option(
     "--parameter",
@@ -159,7 +162,28 @@ def orbs_of(values: Sequence[str]) -> dict[str, Path]:
 @click.option("--max-parallel", type=click.IntRange(min=1), default=4, show_default=True, help="Jobs running at once.")
 @click.option("--steps", "show_steps", is_flag=True, help="Show every step in the timeline.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (the timeline goes to stderr).")
-@click.option("--keep-workdir", is_flag=True, help="Keep the jobs' directories, workspaces and artifacts.")
+@click.option(
+    "--keep-workdir",
+    is_flag=True,
+    help="Keep the jobs' directories, workspaces and artifacts; the path is printed (and is workdir in --json).",
+)
+@click.option(
+    "--logs",
+    "logs",
+    is_flag=False,
+    flag_value="*",
+    multiple=True,
+    metavar="[JOB]",
+    help="After the summary, print the step output of every job that ran, or of the job named (JOB or "
+    "WORKFLOW/JOB; repeatable), in whole lines (on stderr with --json).",
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the rehearsal as one self-contained HTML page: every pipeline on one time axis, failed jobs, "
+    "failing tests, outputs sent back and each job's step output.",
+)
 def rehearse(
     projects: tuple[str, ...],
     orbs: tuple[str, ...],
@@ -177,6 +201,8 @@ def rehearse(
     show_steps: bool,
     as_json: bool,
     keep_workdir: bool,
+    logs: tuple[str, ...],
+    report_file: Optional[Path],
 ) -> None:
     """Rehearse pipelines locally: run each project's config on this machine, with the embedded
     simulator as CircleCI. A trigger through the API starts the target project's config; approvals,
@@ -193,8 +219,16 @@ def rehearse(
         cb-helper rehearse --orb circleback --context circleci-api \\
           --project gh/acme/project-a=a/.circleci/config.yml --project gh/acme/project-b=b
     """
+    from cb_helper.commands.options import prepare_output_file
     from cb_helper.rehearse.engine import ProjectSpec, Rehearsal
-    from cb_helper.rehearse.report import event_line, exit_status, summary_lines, terminal_width
+    from cb_helper.rehearse.report import (
+        event_line,
+        exit_status,
+        log_lines,
+        summary_lines,
+        terminal_width,
+        where_column,
+    )
     from cb_helper.rehearse.timeline import Event
 
     parsed = [project_config(value) for value in projects]
@@ -209,21 +243,27 @@ def rehearse(
     orb_files = orbs_of(orbs)
     context_values = contexts_of(contexts)
     project_env = read_env_file(env_file) if env_file else {}
+    report_target = prepare_output_file(str(report_file), "--report") if report_file is not None else None
     specs = {
         slug: ProjectSpec(
             config=path, branches=tuple(dict.fromkeys(["main", branch] if slug == start and not tag else ["main"]))
         )
         for slug, path in parsed
     }
+    from cb_helper.rehearse.lint import lint
+
+    for mistake in lint(dict(parsed), orb_files):  # the wiring first: what would hang is said before it runs
+        click.echo(f"cb-helper: lint: {mistake}", err=True)
     stream = sys.stderr if as_json else sys.stdout
     color = stream.isatty()
     width = terminal_width(stream)  # None in a log or a pipe: lines are never clipped there
     lock = threading.Lock()
+    column = where_column(slugs)
 
     def live(event: Event) -> None:
         if show_steps or event.kind != "step_finished":
             with lock:
-                click.echo(event_line(event, color=color, width=width), file=stream, color=color)
+                click.echo(event_line(event, color=color, width=width, column=column), file=stream, color=color)
 
     with Rehearsal(
         specs,
@@ -237,15 +277,36 @@ def rehearse(
     ) as rehearsal:
         pipeline_id = rehearsal.start(start, None if tag else branch, parameters, tag=tag, trigger_type=trigger_source)
         result = rehearsal.run_until_settled(timeout)
-        if keep_workdir:
-            click.echo(f"work directory kept: {rehearsal.workdir}", err=True)
+        workdir = rehearsal.workdir
+        if report_target is not None:
+            from cb_helper.pattern.report_html import write_page
+            from cb_helper.rehearse.report import page_data
+
+            write_page(report_target, page_data(result, pipeline_id, workdir))
     started = next((p for p in result.pipelines if p.id == pipeline_id), None)
+    wanted = [name for name in logs if name != "*"]
+    try:
+        job_logs = log_lines(result, wanted) if logs else []
+    except KeyError as exc:
+        click.echo(f"cb-helper: --logs: {exc.args[0]}", err=True)
+        job_logs = []
     if as_json:
-        click.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
+        data = dataclasses.asdict(result)
+        if keep_workdir:
+            data["workdir"] = str(workdir)
+        click.echo(json.dumps(data, indent=2, default=str))
     else:
         click.echo("")
         for line in summary_lines(result, color=color, width=terminal_width(sys.stdout)):
             click.echo(line, color=color)
+    if job_logs:
+        click.echo("", err=as_json)
+        for line in job_logs:
+            click.echo(line, err=as_json)
+    if report_target is not None:
+        click.echo(f"report written to {report_target}", err=as_json)
+    if keep_workdir:
+        click.echo(f"work directory kept: {workdir}", err=as_json)
     code = exit_status(started, result.outcome)
     if code:
         raise click.exceptions.Exit(code)

@@ -14,6 +14,7 @@ from cb_helper.commands.options import (
     CONTEXT_SETTINGS,
     Progress,
     api_options,
+    artifact_host_option,
     json_option,
     make_client,
     positive,
@@ -23,10 +24,13 @@ from cb_helper.commands.options import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cb_helper.api.client import CircleCIClient
     from cb_helper.api.polling import Poller
     from cb_helper.pattern.record import Handoff
     from cb_helper.pattern.release import Release
+    from cb_helper.pattern.report_back import Delivery
     from cb_helper.pattern.status import Verdict
 
 
@@ -59,7 +63,15 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     help="Write the downstream's failing tests here as JUnit XML (only when there are some).",
 )
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False),
+    help="Also write the circleback as one self-contained HTML page: A's workflow (with --handoff-file) and the "
+    "downstream's on one time axis, why A was released, failed jobs, failing tests and outputs.",
+)
 @json_option
+@artifact_host_option
 @api_options
 def status(
     pipeline_id: Optional[str],
@@ -71,6 +83,7 @@ def status(
     outputs_dir: Optional[str],
     env_prefix: str,
     junit_file: Optional[str],
+    html_file: Optional[str],
     as_json: bool,
     host: str,
     token_env: str,
@@ -110,6 +123,7 @@ def status(
     check_prefix(env_prefix)
     outputs_target = prepare_output_dir(outputs_dir)
     junit_target = prepare_output_file(junit_file, "--junit")
+    html_target = prepare_output_file(html_file, "--html")
     client = make_client(host, token_env)
     poller = Poller(timeout=timeout, interval=interval, max_interval=max(interval, 30.0)) if wait else None
     deadline = handoff.record.deadline if handoff else None
@@ -149,6 +163,8 @@ def status(
             click.echo(f"released: {release.text}")
         for line in delivery.lines:
             click.echo(line)
+    if html_target is not None:
+        _write_page(html_target, client, verdict, handoff, release, delivery)
     if release is not None and release.reason != "pending":
         code = release.exit_status
     elif verdict.conclusion == "pending":
@@ -159,7 +175,43 @@ def status(
     if code != ExitStatus.OK:
         what = f": {release.text}" if release is not None else f" {verdict.conclusion}"
         click.echo(f"cb-helper: downstream pipeline {pid}{what}", err=True)
+        if handoff is not None:
+            click.echo(f"cb-helper: {NEW_VERDICT}", err=True)
         click.get_current_context().exit(int(code))
+
+
+#: What a failed check says about reruns: rerunning only the check reads the same downstream run again.
+NEW_VERDICT = (
+    "rerunning this job alone reads the same downstream run again and gives this verdict again; for a new one, "
+    "rerun the downstream's workflow (from failed) and then this job, or rerun this workflow from the start to "
+    "trigger a new downstream (see docs/reruns.md)"
+)
+
+
+def _write_page(
+    path: Path,
+    client: CircleCIClient,
+    verdict: Verdict,
+    handoff: Optional[Handoff],
+    release: Optional[Release],
+    delivery: Delivery,
+) -> None:
+    """The HTML page; a look that fails here is a warning, never a change of the verdict."""
+    from cb_helper.api.errors import ApiError, NetworkError
+    from cb_helper.api.times import now
+    from cb_helper.pattern.report_html import status_page, write_page
+
+    try:
+        page = status_page(client, verdict, handoff=handoff, release=release, delivery=delivery, moment=now())
+    except (NetworkError, ApiError) as exc:
+        logging.getLogger("cb_helper").warning("the HTML page shows only the downstream (%s)", exc)
+        try:
+            page = status_page(client, verdict, handoff=None, release=release, delivery=delivery, moment=now())
+        except (NetworkError, ApiError) as again:
+            logging.getLogger("cb_helper").warning("could not write the HTML page %s (%s)", path, again)
+            return
+    write_page(path, page)
+    click.echo(f"the circleback on one page: {path}", err=True)
 
 
 def _explained(client: CircleCIClient, verdict: Verdict, handoff: Handoff, poller: Optional[Poller]) -> Release:

@@ -19,9 +19,10 @@ from typing import Any, Callable, Optional
 from cb_helper.api.client import CircleCIClient
 from cb_helper.api.errors import ApiError, LookupFailed, NetworkError, Refused, WaitTimeout
 from cb_helper.api.polling import Poller
-from cb_helper.api.vocabulary import JOB_PENDING, same_project
+from cb_helper.api.times import now, parse_time
+from cb_helper.api.vocabulary import JOB_PENDING, JOB_TERMINAL, WORKFLOW_TERMINAL, same_project
 from cb_helper.pattern.proof import handoffs_for_hold
-from cb_helper.pattern.record import Record
+from cb_helper.pattern.record import Handoff, Record
 from cb_helper.pattern.status import oldest_first
 
 log = logging.getLogger("cb_helper")
@@ -87,6 +88,16 @@ def approve_hold(
         if status == "on_hold" or status not in JOB_PENDING:
             return _act_on(client, workflow, job)
         # blocked/queued: the jobs it requires (e.g. the trigger job itself) have not finished yet.
+        siblings = list(client.paginate(f"/workflow/{workflow['id']}/job"))
+        stopped = never_on_hold(client, str(workflow["id"]), job, siblings)
+        if stopped is not None:
+            log.warning(
+                "approval job %s in %s will never go on hold (%s): the upstream stopped waiting; nothing approved",
+                job_name,
+                describe(workflow),
+                stopped,
+            )
+            return ApprovalResult(workflow, job, "upstream_stopped")
         if on_progress:
             on_progress(f"approval job {job_name!r} is {status}; waiting until it is on hold")
         if not poller.wait():
@@ -98,6 +109,11 @@ def approve_hold(
             candidates = _candidate_workflows(client, None, pipeline_id, workflow_name)
 
 
+#: How long after the jobs a hold requires stopped their artifacts may still be missing from the list (artifact
+#: lists may lag a job's end); within it, a record with no handoff at all is looked for again before refusing.
+ARTIFACT_LAG = 30.0
+
+
 def approve_record(
     client: CircleCIClient,
     record: Record,
@@ -107,12 +123,19 @@ def approve_record(
     poller: Optional[Poller] = None,
     on_progress: Optional[Callable[[str], None]] = None,
     dry_run: bool = False,
+    artifact_lag: float = ARTIFACT_LAG,
 ) -> ApprovalResult:
     """Prove ``record`` for the pipeline ``downstream_pipeline_id``, then approve the hold it names.
 
     Nothing is approved unless the hold exists in the named workflow, is an approval job of an allowed project
     (as the API reports it), and a job it requires stored a handoff with this record naming this pipeline.
     ``dry_run`` proves and reports without approving (outcome ``proven``).
+
+    While the hold is blocked, ``poller`` bounds the wait for it to go on hold; a hold that never will (A's
+    workflow ended, or a job it requires ended in a status it does not accept) ends the wait at once with the
+    outcome ``upstream_stopped``, as does a hold A stopped waiting on: nothing is approved, so nothing needs
+    proving. A hold on hold whose required jobs stored no handoff yet is looked at again until ``artifact_lag``
+    seconds after they stopped.
     """
     poller = poller or Poller(timeout=300, interval=2, max_interval=10)
     while True:
@@ -136,8 +159,20 @@ def approve_record(
         }
         _check_allowed([workflow], allow_projects)
         status = hold.get("status")
+        if status in UPSTREAM_STOPPED:
+            return _act_on(client, workflow, hold)
         if status == "on_hold" or status not in JOB_PENDING:
             break
+        stopped = never_on_hold(client, record.workflow_id, hold, jobs)
+        if stopped is not None:
+            log.warning(
+                "approval job %s in workflow %s will never go on hold (%s): the upstream stopped waiting; "
+                "nothing approved",
+                record.hold,
+                record.workflow_id,
+                stopped,
+            )
+            return ApprovalResult(workflow, hold, "upstream_stopped")
         if on_progress:
             on_progress(f"approval job {record.hold!r} is {status}; waiting until it is on hold")
         if not poller.wait():
@@ -145,11 +180,7 @@ def approve_record(
                 f"approval job {record.hold!r} in workflow {record.workflow_id} was still {status} after "
                 f"{poller.timeout:g}s; nothing approved"
             )
-    proven = [
-        handoff
-        for handoff in handoffs_for_hold(client, hold, jobs)
-        if handoff.record == record and handoff.downstream_pipeline_id == downstream_pipeline_id
-    ]
+    proven = _proven_handoffs(client, hold, jobs, record, downstream_pipeline_id, artifact_lag, on_progress)
     if not proven:
         raise Refused(
             f"the record is not proven: no job that {record.hold!r} in workflow {record.workflow_id} requires stored "
@@ -160,24 +191,105 @@ def approve_record(
     return _act_on(client, workflow, hold)
 
 
+def never_on_hold(
+    client: CircleCIClient, workflow_id: str, hold: dict[str, Any], jobs: Sequence[dict[str, Any]]
+) -> Optional[str]:
+    """Why a blocked ``hold`` will never go on hold, or ``None`` while it still may.
+
+    A job it requires that ended in a status the hold does not accept (``requires``, else success only) keeps
+    it blocked; so does a workflow that already ended (CircleCI lists the jobs that never ran as blocked).
+    """
+    by_id = {str(job.get("id")): job for job in jobs}
+    requires = hold.get("requires")
+    accepted: dict[str, Any] = requires if isinstance(requires, dict) else {}
+    for dependency in hold.get("dependencies") or []:
+        job = by_id.get(str(dependency))
+        if job is None:
+            continue
+        status = job.get("status")
+        wanted = accepted.get(str(dependency)) or ["success"]
+        if status in JOB_TERMINAL and status not in wanted:
+            return f"the job it requires, {job.get('name')}, is {status}"
+    status = client.get(f"/workflow/{workflow_id}").get("status")
+    if status in WORKFLOW_TERMINAL:
+        return f"its workflow is {status}"
+    return None
+
+
+def _proven_handoffs(
+    client: CircleCIClient,
+    hold: dict[str, Any],
+    jobs: list[dict[str, Any]],
+    record: Record,
+    downstream_pipeline_id: str,
+    artifact_lag: float,
+    on_progress: Optional[Callable[[str], None]],
+) -> list[Handoff]:
+    """The handoffs that prove ``record``; while none at all is listed, looked for again within the lag."""
+    looks = Poller(timeout=max(0.0, _lag_left(hold, jobs, artifact_lag)), interval=2, max_interval=5)
+    while True:
+        stored = handoffs_for_hold(client, hold, jobs)
+        proven = [h for h in stored if h.record == record and h.downstream_pipeline_id == downstream_pipeline_id]
+        if proven or stored:
+            return proven
+        if on_progress:
+            on_progress(f"no handoff listed yet for {record.hold!r}; artifact lists may lag a job's end, looking again")
+        if not looks.wait():
+            return []
+
+
+def _lag_left(hold: dict[str, Any], jobs: Sequence[dict[str, Any]], artifact_lag: float) -> float:
+    """Seconds left until ``artifact_lag`` after the last job ``hold`` requires stopped (0 when unknown)."""
+    needed = {str(d) for d in hold.get("dependencies") or []}
+    stops = [parse_time(job.get("stopped_at")) for job in jobs if str(job.get("id")) in needed]
+    latest = max((t for t in stops if t is not None), default=None)
+    if latest is None:
+        return 0.0
+    return artifact_lag - (now() - latest).total_seconds()
+
+
 def _act_on(client: CircleCIClient, workflow: dict[str, Any], job: dict[str, Any]) -> ApprovalResult:
     """Approve a hold that is ``on_hold``; report one already approved or that the upstream stopped waiting on."""
     status, name = job.get("status"), job.get("name")
     if status == "on_hold":
         return approve_job(client, workflow, job)
     if status == "success":
-        log.info("job %s in workflow %s was already approved", name, workflow.get("id"))
+        log.info(
+            "job %s in workflow %s was already approved%s", name, workflow.get("id"), _rerun_note(client, workflow)
+        )
         return ApprovalResult(workflow, job, "already_approved")
     if status in UPSTREAM_STOPPED:
         # Nobody waits any more: the downstream's own result should not turn red because of it.
         log.warning(
-            "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved",
+            "approval job %s in workflow %s is %s: the upstream stopped waiting; nothing approved%s",
             name,
             workflow.get("id"),
             status,
+            _rerun_note(client, workflow),
         )
         return ApprovalResult(workflow, job, "upstream_stopped")
     raise Refused(f"approval job {name!r} in {describe(workflow)} is {status}; nothing to approve")
+
+
+def _rerun_note(client: CircleCIClient, workflow: dict[str, Any]) -> str:
+    """When the upstream workflow was rerun since (a newer workflow of its name in its pipeline): say which one
+    waits now, and that it triggered a downstream of its own. Empty when there is none or it cannot be read."""
+    try:
+        current = client.get(f"/workflow/{workflow.get('id')}")
+        runs = [
+            w
+            for w in client.paginate(f"/pipeline/{current.get('pipeline_id')}/workflow")
+            if w.get("name") == current.get("name")
+        ]
+    except ApiError:
+        return ""
+    newest = oldest_first(runs)[-1] if runs else None
+    if newest is None or newest.get("id") == current.get("id"):
+        return ""
+    return (
+        f". The hold is gone: workflow {current.get('name')!r} was rerun since as {newest.get('id')} "
+        f"({newest.get('status')}), which triggered a downstream of its own: this run's result is not what it waits for"
+    )
 
 
 def _candidate_workflows(

@@ -86,7 +86,7 @@ def approve_receipt(client: CircleCIClient, receipt: dict[str, Any]) -> Approval
     outcome = receipt.get("outcome")
     if outcome != "proven":
         if outcome == "upstream_stopped":
-            log.warning("the upstream stopped waiting (hold %s); nothing approved", job["name"])
+            log.warning("the hold is gone, the upstream stopped waiting (hold %s); nothing approved", job["name"])
         elif outcome == "already_approved":
             log.info("job %s in workflow %s was already approved", job["name"], workflow["id"])
         return ApprovalResult(workflow, job, str(outcome))

@@ -83,9 +83,22 @@ def parse_record(text: str, what: str = "--upstream") -> Optional[Record]:
     return record_from(data, what)
 
 
+def json_type(value: object) -> str:
+    """The JSON name of a parsed value's type (``null``, ``boolean``, ``number``, ``string``, ``array``, ``object``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
 def record_from(data: object, what: str) -> Record:
     if not isinstance(data, dict):
-        raise BadInput(f"{what} is not a circleback record: expected a JSON object, got {type(data).__name__}")
+        raise BadInput(f"{what} is not a circleback record: expected a JSON object, got {json_type(data)}")
     version = data.get("v")
     if version != RECORD_VERSION or isinstance(version, bool):
         raise BadInput(f"{what} has record version {version!r}; this cb-helper reads version {RECORD_VERSION}")
@@ -153,6 +166,12 @@ def parse_handoff(text: str, what: str) -> Handoff:
         raise BadInput(f"{what} is not a circleback handoff: not JSON ({exc.msg})") from None
     if not isinstance(data, dict) or data.get("v") != RECORD_VERSION:
         raise BadInput(f"{what} is not a circleback handoff of version {RECORD_VERSION}")
+    missing = [name for name in ("record", "downstream_pipeline_id") if name not in data]
+    if missing:
+        raise BadInput(
+            f"{what} lacks the field(s) {', '.join(missing)} of a circleback handoff "
+            "(expected the file written by cb-helper trigger --handoff-file)"
+        )
     record = record_from(data.get("record"), f"the record in {what}")
     pipeline_id = data.get("downstream_pipeline_id")
     if not is_uuid(pipeline_id):

@@ -8,15 +8,16 @@ ambiguous failure (which would start the downstream twice).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
 from cb_helper.api.client import CircleCIClient
-from cb_helper.api.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, Refused, WaitTimeout
+from cb_helper.api.errors import AmbiguousRequest, ApiError, BadInput, DownstreamCanceled, WaitTimeout
 from cb_helper.api.polling import Poller
-from cb_helper.api.times import now, parse_time
-from cb_helper.api.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid
+from cb_helper.api.times import format_duration, format_time, now, parse_time
+from cb_helper.api.vocabulary import ProjectSlug, check_parameter_limits, is_uuid, parse_uuid, same_project
 from cb_helper.pattern.record import Record
 
 log = logging.getLogger("cb_helper")
@@ -88,6 +89,8 @@ class TriggerResult:
     pipeline: dict[str, Any]
     workflows: list[dict[str, Any]] = field(default_factory=list)
     recovered: bool = False
+    #: Started in its setup phase (dynamic config): ``workflows`` is the setup workflow, which continues it.
+    in_setup: bool = False
 
     @property
     def id(self) -> str:
@@ -135,32 +138,185 @@ def trigger(client: CircleCIClient, request: TriggerRequest) -> TriggerResult:
     return TriggerResult(answer)
 
 
+#: How much of B's own deadline B keeps for itself when it triggers C: its check of C and its circle-back to A.
+CHAIN_MARGIN = timedelta(minutes=10)
+#: How far a hold's requirements are followed to name the chain of jobs between it and the trigger.
+MAX_CHAIN = 20
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The deadline a record gets, and why (logged, so that a user can see which one was used)."""
+
+    at: datetime
+    reason: str
+
+
 def upstream_record(
-    client: CircleCIClient, workflow_id: str, hold: str, deadline: timedelta, downstream: ProjectSlug
+    client: CircleCIClient,
+    workflow_id: str,
+    hold: str,
+    deadline: timedelta,
+    downstream: ProjectSlug,
+    *,
+    trigger_job: Optional[str] = None,
+    upstream: Optional[Record] = None,
+    margin: timedelta = CHAIN_MARGIN,
 ) -> Record:
     """The record naming this workflow's hold, read from the API (not from what the caller claims).
 
-    The workflow gives the project slug, pipeline id and number; its jobs must include an approval job ``hold``,
-    so that a misspelt hold name fails here, before B is triggered, instead of leaving A on hold.
+    The workflow gives the project slug, pipeline id and number; its jobs must wire the hold so that the
+    promise can be kept (:func:`check_wiring`), or nothing is triggered. With ``upstream`` (this pipeline was
+    itself triggered with a record), the deadline is capped by :func:`chain_deadline`.
     """
     workflow = client.get(f"/workflow/{workflow_id}")
     jobs = list(client.paginate(f"/workflow/{workflow_id}/job"))
-    job = next((j for j in jobs if j.get("name") == hold), None)
-    if job is None or job.get("type") != "approval":
-        what = "no job" if job is None else f"a {job.get('type')} job, not an approval job,"
-        names = ", ".join(sorted(str(j.get("name")) for j in jobs if j.get("type") == "approval")) or "none"
-        raise Refused(
-            f"workflow {workflow_id} has {what} named {hold!r} (its approval jobs: {names}); "
-            "nothing triggered. Name the approval job that follows the trigger"
-        )
+    for warning in check_wiring(jobs, hold, trigger_job, workflow_id):
+        log.warning("%s", warning)
+    chosen = chain_deadline(now(), deadline, upstream, margin)
+    log.info("deadline %s: %s", format_time(chosen.at), chosen.reason)
     return Record(
         project=str(workflow.get("project_slug")),
         pipeline_id=str(workflow.get("pipeline_id")),
         pipeline_number=int(workflow.get("pipeline_number") or 0),
         workflow_id=workflow_id,
         hold=hold,
-        deadline=(now() + deadline).replace(microsecond=0),
+        deadline=chosen.at,
         downstream=str(downstream),
+    )
+
+
+#: The project setting that cancels a branch's running workflows when a newer pipeline starts on it.
+AUTO_CANCEL_SETTING = "Auto-cancel redundant workflows"
+
+
+def auto_cancel_warning(client: CircleCIClient, record: Record, request: TriggerRequest) -> Optional[str]:
+    """One line when triggering B may cancel A itself: B is A's own project, on A's branch, not the default branch.
+
+    With the project setting on, CircleCI cancels the running workflows of a non-default branch when a newer
+    pipeline starts on it, API-triggered ones included, so A's held workflow would be canceled by its own B.
+    The setting cannot be read through API v2, so this warns whatever its value. Look-ups that fail stay quiet.
+    """
+    if request.branch is None or not same_project(record.project, str(request.project)):
+        return None
+    try:
+        upstream = client.get(f"/pipeline/{record.pipeline_id}")
+        project = client.get(f"/project/{request.project}")
+    except ApiError:
+        return None
+    branch = (upstream.get("vcs") or {}).get("branch")
+    default = (project.get("vcs_info") or {}).get("default_branch")
+    if branch != request.branch or branch == default:
+        return None
+    return (
+        f"the downstream is this project ({request.project}) on this pipeline's branch {branch!r}, not its default "
+        f"branch: with the project setting {AUTO_CANCEL_SETTING!r} on, triggering it cancels this workflow, its "
+        "hold included; trigger another branch, or turn the setting off"
+    )
+
+
+def check_wiring(jobs: Sequence[dict[str, Any]], hold: str, trigger_job: Optional[str], workflow_id: str) -> list[str]:
+    """Refuse (:class:`BadInput`, exit 2) a wiring the promise cannot be kept for; return warnings for the rest.
+
+    B proves its record, and the sweeper finds the hold, through the handoff the trigger job stores: only the
+    jobs the hold requires *directly* are read. So the hold must be an approval job of this workflow that
+    requires this trigger job (``trigger_job``, the orb passes ``$CIRCLE_JOB``) directly. Following the hold's
+    requirements through build jobs instead would let any job between them vouch for a record, and cost every
+    proof and sweep more calls; requiring the trigger directly is a one-word fix, and ``cb-helper lint`` finds
+    it before anything runs. A hold nothing requires is allowed with a warning: A is released, but no check
+    reads B's verdict.
+    """
+    by_name = {str(job.get("name")): job for job in jobs}
+    job = by_name.get(hold)
+    if job is None or job.get("type") != "approval":
+        what = "no job" if job is None else f"a {job.get('type')} job, not an approval job,"
+        names = ", ".join(sorted(str(j.get("name")) for j in jobs if j.get("type") == "approval")) or "none"
+        raise BadInput(
+            f"workflow {workflow_id} has {what} named {hold!r} (its approval jobs: {names}); "
+            "nothing triggered. Name the approval job that follows the trigger"
+        )
+    warnings = []
+    requires = [str(d) for d in job.get("dependencies") or []]
+    by_id = {str(j.get("id")): j for j in jobs}
+    me = by_name.get(trigger_job) if trigger_job else None
+    if me is None:
+        if trigger_job:
+            warnings.append(
+                f"this job {trigger_job!r} is not among the jobs of workflow {workflow_id}; "
+                f"cannot check that {hold!r} requires it"
+            )
+        if not any(by_id.get(d, {}).get("type") == "build" for d in requires):
+            raise BadInput(
+                f"approval job {hold!r} requires no build job, so nothing it requires can store the handoff and "
+                f"it goes on hold before B is triggered; nothing triggered. Add the trigger job to the requires "
+                f"of {hold!r}"
+            )
+    elif str(me.get("id")) not in requires:
+        mine = str(me.get("name"))
+        path = _requirement_path(job, str(me.get("id")), by_id)
+        if path:
+            chain = " -> ".join([mine, *path[::-1], hold])
+            how = f"it requires {mine!r} only through other jobs ({chain})"
+        else:
+            listed = ", ".join(str(by_id.get(d, {}).get("name", d)) for d in requires) or "nothing"
+            how = f"it does not require {mine!r} at all (it requires: {listed})"
+        raise BadInput(
+            f"approval job {hold!r} must require this trigger job {mine!r} directly: {how}, so B could not prove "
+            f"its record and no sweep would find the hold; nothing triggered. Add {mine} to the requires of "
+            f"{hold} (requires: [{', '.join([*(str(by_id.get(d, {}).get('name', d)) for d in requires), mine])}])"
+        )
+    hold_id = str(job.get("id"))
+    if not any(hold_id in [str(d) for d in j.get("dependencies") or []] for j in jobs):
+        warnings.append(
+            f"no job requires {hold!r}: A is released when B circles back, but nothing reads B's verdict; "
+            f"add circleback/check_status with requires: [{hold}]"
+        )
+    return warnings
+
+
+def _requirement_path(hold: dict[str, Any], target: str, by_id: dict[str, dict[str, Any]]) -> list[str]:
+    """Names of the jobs from ``hold``'s requirements down to ``target`` (exclusive), or ``[]`` if none leads."""
+    frontier: list[tuple[str, list[str]]] = [(str(d), []) for d in hold.get("dependencies") or []]
+    seen: set[str] = set()
+    while frontier:
+        job_id, path = frontier.pop(0)
+        if job_id == target:
+            return path
+        if job_id in seen or len(path) >= MAX_CHAIN:
+            continue
+        seen.add(job_id)
+        job = by_id.get(job_id, {})
+        frontier.extend((str(d), [*path, str(job.get("name"))]) for d in job.get("dependencies") or [])
+    return []
+
+
+def chain_deadline(moment: datetime, wanted: timedelta, upstream: Optional[Record], margin: timedelta) -> Deadline:
+    """``moment + wanted``, capped at the upstream record's deadline less ``margin`` when there is one.
+
+    In a chain A -> B -> C, C must be done before B's own deadline, leaving B ``margin`` for its check of C and
+    its circle-back to A. An upstream deadline that leaves no time is refused (:class:`WaitTimeout`, exit 4)
+    before anything is triggered.
+    """
+    own = (moment + wanted).replace(microsecond=0)
+    if upstream is None:
+        return Deadline(own, f"now + {format_duration(wanted)} (--deadline)")
+    cap = (upstream.deadline - margin).replace(microsecond=0)
+    if cap <= moment:
+        raise WaitTimeout(
+            f"the upstream's deadline {format_time(upstream.deadline)} less the margin {format_duration(margin)} "
+            f"for this pipeline's own check and circle-back has passed; nothing triggered"
+        )
+    if cap < own:
+        return Deadline(
+            cap,
+            f"the upstream's deadline {format_time(upstream.deadline)} ({upstream.project} #"
+            f"{upstream.pipeline_number}) less {format_duration(margin)} for this pipeline's check and "
+            f"circle-back, earlier than now + {format_duration(wanted)}",
+        )
+    return Deadline(
+        own,
+        f"now + {format_duration(wanted)} (--deadline), before the upstream's deadline "
+        f"{format_time(upstream.deadline)} less {format_duration(margin)}",
     )
 
 
@@ -170,7 +326,8 @@ def verify_started(
     poller: Poller,
     on_progress: Optional[Callable[[str], None]] = None,
 ) -> TriggerResult:
-    """Poll until the pipeline is ``created`` with at least one workflow; fail at once if it ``errored``."""
+    """Poll until the pipeline is ``created`` with at least one workflow, or in its setup phase with its setup
+    workflow running (a dynamic config); fail at once if it ``errored``."""
     pipeline_id = result.id
     while True:
         pipeline = client.get(f"/pipeline/{pipeline_id}")
@@ -178,7 +335,11 @@ def verify_started(
         state = pipeline.get("state")
         if state == "errored":
             raise DownstreamCanceled(_errored_message(pipeline))
-        if state == "created":
+        if state in SETUP_STATES:
+            detail = _setup_progress(client, result, str(state))
+            if result.in_setup:
+                return result
+        elif state == "created":
             result.workflows = list(client.paginate(f"/pipeline/{pipeline_id}/workflow"))
             if result.workflows:
                 return result
@@ -194,6 +355,34 @@ def verify_started(
                 else ""
             )
             raise WaitTimeout(f"pipeline {pipeline_id} did not start within {poller.timeout:g}s: {detail}{hint}")
+
+
+#: The states of a dynamic config's setup phase: the setup workflow runs, then continues the pipeline.
+SETUP_STATES = frozenset({"setup-pending", "setup", "pending"})
+
+
+def _setup_progress(client: CircleCIClient, result: TriggerResult, state: str) -> str:
+    """A pipeline in its setup phase has started once its setup workflow runs (``result.in_setup`` is then set):
+    how long the setup takes is the downstream's business, as its build is for any other pipeline. A setup
+    workflow that finished without success never continues it, so nothing will circle back.
+    """
+    if state == "setup-pending":
+        return "state setup-pending (a dynamic config whose setup workflow is not created yet)"
+    if state == "pending":
+        return "state pending (continued by its setup workflow, its config compiling)"
+    workflows = list(client.paginate(f"/pipeline/{result.id}/workflow"))
+    running = [w for w in workflows if w.get("status") in ("running", "on_hold", "failing")]
+    if running:
+        result.workflows, result.in_setup = workflows, True
+        return "in setup"
+    failed = [w for w in workflows if w.get("status") not in (None, "success", "running", "on_hold", "failing")]
+    if failed:
+        names = ", ".join(f"{w.get('name')} ({w.get('status')})" for w in failed)
+        raise DownstreamCanceled(
+            f"pipeline {result.id} on {result.pipeline.get('project_slug')} ended its setup without continuing: "
+            f"setup workflow {names}; it will run nothing and never circle back"
+        )
+    return "state setup (no setup workflow running yet)"
 
 
 def _errored_message(pipeline: dict[str, Any]) -> str:

@@ -16,21 +16,28 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from cb_helper.api.errors import BadInput
 from cb_helper.api.vocabulary import JOB_TERMINAL, ProjectSlug
 from cb_helper.rehearse.errors import ConfigError, ConfigFetchError
 from cb_helper.rehearse.pipelines import PipelineRun, Planner, WorkflowRun
+from cb_helper.rehearse.plan import PipelinePlan
 from cb_helper.rehearse.project import OrbSource
 from cb_helper.rehearse.runs import JobRunner
 from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import Event, RehearsalResult
 from cb_helper.sim import SimEvent, SimServer, SimState
 
+if TYPE_CHECKING:
+    from cb_helper.sim.model import Pipeline
+
 __all__ = ["ProjectInput", "ProjectSpec", "Rehearsal"]
 
 ProjectInput = Union[ProjectSpec, Path, str]
+
+#: The schedule a rehearsal started as a schedule would is named (``pipeline.trigger.name``).
+SCHEDULE_NAME = "rehearsal schedule"
 
 
 class Rehearsal:
@@ -68,7 +75,9 @@ class Rehearsal:
             self.server.start()
         self.state: SimState = self.server.state
         for slug, spec in specs.items():
-            self.state.add_project(slug, config_path=str(spec.config), branches=spec.branches)
+            self.state.add_project(
+                slug, config_path=str(spec.config), branches=spec.branches, auto_cancel=spec.auto_cancel
+            )
         self._root = Path(tempfile.mkdtemp(prefix="cb-rehearse-", dir=workdir))
         self._keep = keep_workdir
         self._clock = time.monotonic()
@@ -91,6 +100,7 @@ class Rehearsal:
             done=lambda workflow, name, outcome: self._queue.put(("job_done", (workflow, name, outcome))),
         )
         self.pipelines: dict[str, PipelineRun] = {}
+        self.state.continuation_check = self._check_continuation
         self.state.add_listener(self._on_sim_event)
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -142,18 +152,31 @@ class Rehearsal:
     ) -> str:
         """Start a pipeline of ``project`` (as a push would); returns its id.
 
-        A config that cannot compile raises :class:`ConfigError` before anything is created.
+        ``trigger_type``: ``webhook`` (a push), ``api``, or ``schedule`` (as a scheduled pipeline starts: the API
+        shows ``scheduled_pipeline``, ``pipeline.trigger.type`` is ``schedule``). A config that cannot compile
+        raises :class:`ConfigError` before anything is created.
         """
+        schedule = SCHEDULE_NAME if trigger_type in ("schedule", "scheduled_pipeline") else None
+        if schedule is not None:
+            trigger_type = "scheduled_pipeline"
         if tag is not None:
             branch = None
         self.planner.spec(project)  # unknown project: BadInput
         allowed = self.state.get_project(project).branches
         if branch is not None and branch not in allowed:
             raise BadInput(f"branch {branch!r} is not a branch of {project} (expected one of {', '.join(allowed)})")
-        self.planner.dry_run(project, branch=branch, tag=tag, parameters=dict(parameters or {}))
-        pipeline = self.state.create_pipeline(
+        self.planner.dry_run(
             project, branch=branch, tag=tag, parameters=dict(parameters or {}), trigger_type=trigger_type
         )
+        pipeline = self.state.create_pipeline(
+            project,
+            branch=branch,
+            tag=tag,
+            parameters=dict(parameters or {}),
+            trigger_type=trigger_type,
+            schedule_name=schedule,
+        )
+        self.state.cancel_redundant(pipeline.id)  # a push, too, auto-cancels when the project says so
         self._launch(pipeline.id)
         return pipeline.id
 
@@ -225,6 +248,8 @@ class Rehearsal:
             workflow = self._workflow(event.workflow_id)
             if workflow is not None:
                 self.runner.canceled(workflow)
+        elif event.kind == "pipeline_continued" and event.pipeline_id in self.pipelines:
+            self._continue(event.pipeline_id, str(event.data["configuration"]), dict(event.data["parameters"]))
         elif event.kind == "workflow_rerun" and event.workflow_id:
             old = self._workflow(event.workflow_id)
             if old is not None:
@@ -252,13 +277,42 @@ class Rehearsal:
                 Event(self.clock(), "pipeline_errored", pipeline.project_slug, pipeline.number, detail=str(exc))
             )
             return
+        if plan.setup:
+            self.state.begin_setup(pipeline.id)  # setup-pending: the key exists before any job can read it
+            pipeline = self.state.get_pipeline(pipeline.id)
+        self._add_workflows(run, plan, pipeline)
+        self.state.set_pipeline_state(pipeline.id, "setup" if plan.setup else "created")
+
+    def _add_workflows(self, run: PipelineRun, plan: PipelinePlan, pipeline: Pipeline) -> None:
         for workflow_plan in plan.workflows:
             workflow = self.state.add_workflow(pipeline.id, workflow_plan.name)
-            run.workflows.append(self.runner.create(run, workflow.id, workflow_plan, pipeline))
+            run.workflows.append(self.runner.create(run, workflow.id, workflow_plan, pipeline, setup=plan.setup))
         for name in plan.skipped:
             self.record(Event(self.clock(), "workflow_skipped", run.project, run.number, workflow=name))
-        if pipeline.state != "created":
-            self.state.set_pipeline_state(pipeline.id, "created")
+
+    def _check_continuation(
+        self, pipeline: Pipeline, configuration: str, parameters: Mapping[str, Any]
+    ) -> Optional[str]:
+        """Compile a continuation config as CircleCI does before accepting it (called in the server's thread)."""
+        try:
+            self.planner.plan_continuation(pipeline, configuration, parameters)
+        except ConfigError as exc:
+            return exc.message
+        return None
+
+    def _continue(self, pipeline_id: str, configuration: str, parameters: dict[str, Any]) -> None:
+        """The setup workflow continued the pipeline: run the workflows of the config it gave."""
+        run = self.pipelines[pipeline_id]
+        pipeline = self.state.get_pipeline(pipeline_id)
+        self.record(Event(self.clock(), "pipeline_continued", run.project, run.number, detail="continued"))
+        try:
+            plan = self.planner.plan_continuation(pipeline, configuration, parameters)
+        except ConfigError as exc:
+            self.state.mark_pipeline_errored(pipeline.id, [("config", exc.message)])
+            self.record(Event(self.clock(), "pipeline_errored", run.project, run.number, detail=str(exc)))
+            return
+        self._add_workflows(run, plan, pipeline)
+        self.state.set_pipeline_state(pipeline.id, "created")
 
     def _rerun(self, old: WorkflowRun, new_id: str) -> None:
         pipeline = self.pipelines[old.pipeline.id]

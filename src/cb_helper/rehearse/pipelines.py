@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from cb_helper.api.errors import BadInput
 from cb_helper.rehearse.compiler import Values
-from cb_helper.rehearse.errors import ConfigFetchError
+from cb_helper.rehearse.errors import ConfigError, ConfigFetchError
 from cb_helper.rehearse.execution import StepResult
 from cb_helper.rehearse.files import Workspace
 from cb_helper.rehearse.jobtmp import private_tmp
@@ -22,6 +22,7 @@ from cb_helper.rehearse.spec import ProjectSpec
 from cb_helper.rehearse.timeline import JobResult, PipelineResult, WorkflowResult
 from cb_helper.rehearse.workflows import pipeline_values, plan_pipeline
 from cb_helper.sim import SimState
+from cb_helper.sim.model import iso
 
 if TYPE_CHECKING:
     from cb_helper.sim.model import Pipeline
@@ -52,6 +53,8 @@ class WorkflowRun:
     #: Job names in the order they finished (workspace layers attach in this order).
     finished: list[str] = field(default_factory=list)
     reported: bool = False
+    #: A workflow of the pipeline's setup phase: its jobs get ``CIRCLE_CONTINUATION_KEY``.
+    setup: bool = False
 
     @property
     def name(self) -> str:
@@ -142,10 +145,45 @@ class Planner:
             tag=pipeline.tag,
             parameters=pipeline.parameters,
             trigger_type=pipeline.trigger_type,
+            received_at=iso(pipeline.created_at) or "",
+            schedule_name=pipeline.schedule_name,
+        )
+
+    def plan_continuation(self, pipeline: Pipeline, configuration: str, parameters: Mapping[str, Any]) -> PipelinePlan:
+        """Plan the config a setup workflow continued ``pipeline`` with (``parameters``: trigger's and its own).
+
+        The text is written to a file of its own beside the jobs' files, so its ``checkout`` and orbs resolve
+        as the project's config does; a broken config raises :class:`ConfigError`.
+        """
+        spec = self.spec(pipeline.project_slug)
+        folder = (self._tmp_root.parent if self._tmp_root is not None else spec.config.parent) / "continuations"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{pipeline.id}-{uuid.uuid4().hex[:8]}.yml"
+        path.write_text(configuration, encoding="utf-8")
+        project = load_project(path, self._orbs)
+        if project.setup:
+            raise ConfigError("a continuation config cannot itself be a setup config (setup: true)")
+        return self._plan_project(
+            project,
+            pipeline.project_slug,
+            pipeline_id=pipeline.id,
+            number=pipeline.number,
+            branch=pipeline.branch,
+            tag=pipeline.tag,
+            parameters=parameters,
+            trigger_type=pipeline.trigger_type,
+            received_at=iso(pipeline.created_at) or "",
+            schedule_name=pipeline.schedule_name,
         )
 
     def dry_run(
-        self, slug: str, *, branch: Optional[str], tag: Optional[str], parameters: Mapping[str, Any]
+        self,
+        slug: str,
+        *,
+        branch: Optional[str],
+        tag: Optional[str],
+        parameters: Mapping[str, Any],
+        trigger_type: str = "webhook",
     ) -> PipelinePlan:
         """Plan with placeholder pipeline values, to report config errors before anything is created."""
         return self._plan(
@@ -155,7 +193,7 @@ class Planner:
             branch=branch,
             tag=tag,
             parameters=parameters,
-            trigger_type="webhook",
+            trigger_type=trigger_type,
         )
 
     def _plan(
@@ -168,8 +206,36 @@ class Planner:
         tag: Optional[str],
         parameters: Mapping[str, Any],
         trigger_type: str,
+        received_at: str = "",
+        schedule_name: Optional[str] = None,
     ) -> PipelinePlan:
-        project = self.project(slug)
+        return self._plan_project(
+            self.project(slug),
+            slug,
+            pipeline_id=pipeline_id,
+            number=number,
+            branch=branch,
+            tag=tag,
+            parameters=parameters,
+            trigger_type=trigger_type,
+            received_at=received_at,
+            schedule_name=schedule_name,
+        )
+
+    def _plan_project(
+        self,
+        project: ProjectConfig,
+        slug: str,
+        *,
+        pipeline_id: str,
+        number: int,
+        branch: Optional[str],
+        tag: Optional[str],
+        parameters: Mapping[str, Any],
+        trigger_type: str,
+        received_at: str = "",
+        schedule_name: Optional[str] = None,
+    ) -> PipelinePlan:
         values = Values(
             pipeline_values(
                 pipeline_id=pipeline_id,
@@ -178,6 +244,8 @@ class Planner:
                 branch=branch,
                 tag=tag,
                 trigger_type=trigger_type,
+                received_at=received_at,
+                schedule_name=schedule_name,
             ),
             bind_pipeline(project.parameters, parameters),
         )

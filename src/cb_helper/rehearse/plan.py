@@ -115,3 +115,5 @@ class PipelinePlan:
 
     workflows: tuple[WorkflowPlan, ...]
     skipped: tuple[str, ...] = field(default=())
+    #: The config is a setup config: these workflows are the pipeline's setup phase.
+    setup: bool = False

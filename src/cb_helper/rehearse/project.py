@@ -67,6 +67,8 @@ class ProjectConfig:
     namespace: Namespace
     workflows: dict[str, Any]
     parameters: dict[str, Declaration]
+    #: ``setup: true``: the pipeline's setup phase (dynamic configuration), continued through the API.
+    setup: bool = False
 
 
 def load_project(path: Path, orbs: Mapping[str, OrbSource]) -> ProjectConfig:
@@ -79,8 +81,9 @@ def load_project(path: Path, orbs: Mapping[str, OrbSource]) -> ProjectConfig:
         raise ConfigError(f"config {str(path)!r} has unsupported top-level key(s) {', '.join(unknown)}")
     if str(data.get("version")) not in ("2.1", "2"):
         raise ConfigError(f"config {str(path)!r} has version {data.get('version')!r} (expected 2.1)")
-    if data.get("setup"):
-        raise ConfigError("setup configs (dynamic configuration) are not supported by the rehearsal runner")
+    setup = data.get("setup", False)
+    if not isinstance(setup, bool):
+        raise ConfigError(f"setup is {setup!r} (expected true or false)")
     namespace = Namespace(label="", in_orb=False)
     _fill(namespace, data, str(path))
     namespace.orbs = _import_orbs(data.get("orbs"), orbs, stack=())
@@ -91,7 +94,7 @@ def load_project(path: Path, orbs: Mapping[str, OrbSource]) -> ProjectConfig:
         parameters = parse_declarations(data.get("parameters"), pipeline=True)
     except ConfigError as exc:
         raise exc.within("pipeline parameters") from None
-    return ProjectConfig(path=path, namespace=namespace, workflows=workflows, parameters=parameters)
+    return ProjectConfig(path=path, namespace=namespace, workflows=workflows, parameters=parameters, setup=setup)
 
 
 def _fill(namespace: Namespace, data: Mapping[str, Any], source: str) -> None:

@@ -72,10 +72,12 @@ class JobRunner:
 
     # --- creating workflows --------------------------------------------------------------------
 
-    def create(self, pipeline: PipelineRun, workflow_id: str, plan: WorkflowPlan, info: Pipeline) -> WorkflowRun:
+    def create(
+        self, pipeline: PipelineRun, workflow_id: str, plan: WorkflowPlan, info: Pipeline, *, setup: bool = False
+    ) -> WorkflowRun:
         """Add the workflow's jobs to the simulator (all at once, blocked, as CircleCI lists them)."""
         self._pipelines[pipeline.id] = info
-        run = WorkflowRun(workflow_id, plan, pipeline, Workspace(self.root / "workspaces" / workflow_id))
+        run = WorkflowRun(workflow_id, plan, pipeline, Workspace(self.root / "workspaces" / workflow_id), setup=setup)
         for job_plan in plan.jobs:
             requires = {run.jobs[name].id: sorted(statuses) for name, statuses in job_plan.requires}
             job = self.state.add_job(
@@ -87,7 +89,7 @@ class JobRunner:
 
     def adopt(self, old: WorkflowRun, new_id: str) -> WorkflowRun:
         """A rerun the simulator created: carried-over jobs keep their results, the others run again."""
-        run = WorkflowRun(new_id, old.plan, old.pipeline, Workspace(self.root / "workspaces" / new_id))
+        run = WorkflowRun(new_id, old.plan, old.pipeline, Workspace(self.root / "workspaces" / new_id), setup=old.setup)
         if old.workspace.root.is_dir():
             with WRITE_LOCK:
                 shutil.copytree(old.workspace.root, run.workspace.root, dirs_exist_ok=True)
@@ -235,6 +237,8 @@ class JobRunner:
             working_directory=job.plan.job.working_directory,
             host=str(self.rehearsal_env.get("CIRCLECI_HOST", "")),
         )
+        if workflow.setup and pipeline.continuation_key is not None:
+            builtins["CIRCLE_CONTINUATION_KEY"] = pipeline.continuation_key
         env = build_environment(
             home=home,
             builtins=builtins,

@@ -14,6 +14,8 @@ class ProjectSpec:
     config: Path
     directory: Optional[Path] = None
     branches: tuple[str, ...] = ("main",)
+    #: The project setting "Auto-cancel redundant workflows" (see docs/simulator.md).
+    auto_cancel: bool = False
 
     @property
     def source(self) -> Path:

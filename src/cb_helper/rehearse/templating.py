@@ -57,6 +57,12 @@ class Scope:
             raise ConfigError(f"Unknown variable(s): {name} (no pipeline parameter {key!r} is declared)")
         if head == "pipeline" and rest in self.pipeline:
             return self.pipeline[rest]
+        if name == "pipeline.trigger_source":
+            raise ConfigError(
+                "Unknown variable(s): pipeline.trigger_source (its support on CircleCI cloud ended on 2026-08-01: "
+                "use pipeline.trigger.type, whose value is schedule for a scheduled pipeline; CircleCI Server keeps "
+                "pipeline.trigger_source)"
+            )
         raise ConfigError(f"Unknown variable(s): {name}")
 
 

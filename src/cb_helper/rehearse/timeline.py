@@ -44,6 +44,14 @@ class JobResult:
     def failed_steps(self) -> list[StepResult]:
         return [s for s in self.steps if s.status == "failed"]
 
+    def step(self, name: str) -> StepResult:
+        """The step of that name (the last one, when several share it), as the timeline names it."""
+        for step in reversed(self.steps):
+            if step.name == name:
+                return step
+        names = ", ".join(repr(s.name) for s in self.steps) or "none ran"
+        raise KeyError(f"job {self.name!r} has no step {name!r} (its steps: {names})")
+
     def output(self) -> str:
         """Every step's output, each under a header with its name."""
         return "".join(f"--- {s.name} [{s.status}]\n{s.output}" for s in self.steps if s.status != "skipped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Collection, Mapping
 from typing import Any, Optional
 
@@ -26,6 +27,10 @@ _UNSUPPORTED_INVOCATION_KEYS = {
 }
 
 
+#: The API's ``trigger.type`` to the pipeline value ``pipeline.trigger.type``, where they differ.
+TRIGGER_VALUES = {"scheduled_pipeline": "schedule"}
+
+
 def pipeline_values(
     *,
     pipeline_id: str,
@@ -34,8 +39,14 @@ def pipeline_values(
     branch: Optional[str],
     tag: Optional[str],
     trigger_type: str = "api",
+    received_at: str = "",
+    schedule_name: Optional[str] = None,
 ) -> dict[str, Any]:
-    """The ``<< pipeline.* >>`` values of one pipeline (those the runner knows; others are errors)."""
+    """The ``<< pipeline.* >>`` values of one pipeline (those the runner knows; others are errors).
+
+    ``trigger_type`` is the API's (``scheduled_pipeline`` for a schedule); ``pipeline.trigger.type`` names it as
+    CircleCI's pipeline values do (``schedule``). ``pipeline.trigger_source`` is gone, as on CircleCI cloud.
+    """
     provider, _, rest = project_slug.partition("/")
     host = {"gh": "github.com", "github": "github.com", "bb": "bitbucket.org", "bitbucket": "bitbucket.org"}
     revision = hashlib.sha1(pipeline_id.encode(), usedforsecurity=False).hexdigest()
@@ -49,9 +60,11 @@ def pipeline_values(
         "git.tag": tag or "",
         "git.revision": revision,
         "git.base_revision": revision,
-        "trigger_source": trigger_type,
-        "trigger.type": trigger_type,
-        "schedule.name": "",
+        "trigger.type": TRIGGER_VALUES.get(trigger_type, trigger_type),
+        "trigger.id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"trigger:{project_slug}:{schedule_name or trigger_type}")),
+        "trigger.name": schedule_name or "",
+        "trigger.received_at": received_at,
+        "schedule.name": schedule_name or "",
         "schedule.id": "",
     }
 
@@ -78,7 +91,7 @@ def plan_pipeline(
             skipped.append(str(name))
         else:
             plans.append(plan)
-    return PipelinePlan(workflows=tuple(plans), skipped=tuple(skipped))
+    return PipelinePlan(workflows=tuple(plans), skipped=tuple(skipped), setup=project.setup)
 
 
 def _plan_workflow(

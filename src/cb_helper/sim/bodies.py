@@ -52,6 +52,13 @@ class RerunRequest:
     sparse_tree: bool = False
 
 
+@dataclass
+class ContinueRequest:
+    key: str
+    configuration: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
 def load_json(body: bytes) -> Any:
     """The JSON in ``body``; an empty body is ``None``. Malformed JSON is refused."""
     if not body.strip():
@@ -138,6 +145,17 @@ def check_branch(project: Project, branch: Optional[str]) -> None:
     if branch is None or branch in project.branches or _PULL_REF.match(branch):
         return
     raise Refusal(400, BRANCH_NOT_FOUND)
+
+
+def parse_continue(body: bytes) -> ContinueRequest:
+    """``POST /pipeline/continue``: ``{continuation-key, configuration, parameters}``, the first two required."""
+    data = load_json(body)
+    if not isinstance(data, dict):
+        raise Refusal(400, UNEXPECTED_BODY)
+    key, configuration = data.get("continuation-key"), data.get("configuration")
+    if not isinstance(key, str) or not key or not isinstance(configuration, str):
+        raise Refusal(400, UNEXPECTED_BODY)
+    return ContinueRequest(key, configuration, _parameters(data.get("parameters")))
 
 
 def parse_rerun(body: bytes) -> RerunRequest:

@@ -176,17 +176,29 @@ class WorkflowMoves(Store):
             return copy.deepcopy(workflow)
 
     def rerun_workflow(
-        self, workflow_id: str, *, from_failed: bool = False, jobs: Optional[Sequence[str]] = None
+        self,
+        workflow_id: str,
+        *,
+        from_failed: bool = False,
+        jobs: Optional[Sequence[str]] = None,
+        sparse_tree: bool = False,
     ) -> Workflow:
         """A new workflow (same name, same pipeline) whose rerun jobs start ``blocked``.
 
         Invented detail: jobs that are not rerun (passed jobs with ``from_failed``, jobs outside
-        ``jobs`` and their dependents) are carried over with their status and job number.
+        ``jobs`` and their dependents) are carried over with their status and job number. With
+        ``sparse_tree`` (only with ``jobs``), the parts of the workflow not connected to the chosen jobs
+        are left out of the new workflow instead.
         """
+        if sparse_tree and jobs is None:
+            raise ValueError("sparse_tree needs jobs")
         with self.lock:
             old = self._get(self._workflows, workflow_id, "workflow")
             old_jobs = [self._jobs[j] for j in self._workflow_jobs[old.id]]
             rerun = _rerun_set(old_jobs, from_failed=from_failed, jobs=jobs)
+            if sparse_tree:
+                kept = _connected(old_jobs, set(jobs or ()))
+                old_jobs = [job for job in old_jobs if job.id in kept]
             new = self.add_workflow(old.pipeline_id, old.name)
             fresh = self._workflows[new.id]
             fresh.rerun_of = old.id
@@ -269,6 +281,23 @@ def _snapshot(job: Job) -> Job:
     clone.dependencies = list(job.dependencies)
     clone.requires = {dep: list(statuses) for dep, statuses in job.requires.items()}
     return clone
+
+
+def _connected(jobs: list[Job], seeds: set[str]) -> set[str]:
+    """The ids of the jobs in the same connected part of the workflow's graph as ``seeds``."""
+    neighbours: dict[str, set[str]] = {job.id: set() for job in jobs}
+    for job in jobs:
+        for dep in job.dependencies:
+            if dep in neighbours:
+                neighbours[job.id].add(dep)
+                neighbours[dep].add(job.id)
+    found, todo = set(seeds), list(seeds)
+    while todo:
+        for other in neighbours.get(todo.pop(), ()):
+            if other not in found:
+                found.add(other)
+                todo.append(other)
+    return found
 
 
 def _rerun_set(old_jobs: list[Job], *, from_failed: bool, jobs: Optional[Sequence[str]]) -> set[str]:

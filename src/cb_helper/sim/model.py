@@ -49,6 +49,9 @@ class Project:
     definition_id: str = ""
     #: Branches whose head commit asks CircleCI to skip CI: ``/pipeline/run`` creates no pipeline for them.
     ci_skip_branches: tuple[str, ...] = ()
+    #: The project setting "Auto-cancel redundant workflows": a new pipeline on a branch other than the default
+    #: branch cancels the branch's workflows that have not finished, API-triggered pipelines' included.
+    auto_cancel: bool = False
     next_pipeline_number: int = 1
     next_job_number: int = 1
 
@@ -75,6 +78,12 @@ class Pipeline:
     errors: list[tuple[str, str]] = field(default_factory=list)
     #: The ``/pipeline/run`` fields, when triggered that way (``definition_id``, ``config``, ``checkout``).
     run_request: dict[str, Any] = field(default_factory=dict)
+    #: The setup phase of a dynamic config: the key its setup workflow continues the pipeline with
+    #: (never sent in any answer), and whether it was used.
+    continuation_key: Optional[str] = field(default=None, repr=False)
+    continued: bool = False
+    #: A scheduled pipeline's schedule (``pipeline.trigger.name``/``.id``); ``None`` otherwise.
+    schedule_name: Optional[str] = None
 
     @property
     def trigger_parameters(self) -> dict[str, Any]:

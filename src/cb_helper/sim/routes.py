@@ -28,7 +28,7 @@ from cb_helper.sim.model import (
     workflow_json,
 )
 from cb_helper.sim.paging import Fetch, StalePageToken
-from cb_helper.sim.state import ApprovalRefused, SimState
+from cb_helper.sim.state import ApprovalRefused, ContinuationRefused, SimState
 
 API_PREFIX = "/api/v2"
 
@@ -84,6 +84,8 @@ class Router:
         elif seg[0:1] == ["pipeline"] and n in (2, 3):
             if n == 2:
                 table.append(("GET", self.get_pipeline, [seg[1]]))
+                if seg[1] == "continue":
+                    table.append(("POST", self.continue_pipeline, []))
             elif seg[2] == "workflow":
                 table.append(("GET", self.pipeline_workflows, [seg[1]]))
         elif n >= 2 and seg[0] == "workflow":
@@ -270,11 +272,23 @@ class Router:
         self.state.cancel_workflow(workflow.id, canceled_by=user.id if user else None)
         return Answer(202, {"message": ACCEPTED})
 
+    def continue_pipeline(self, call: Call, user: Optional[User]) -> Answer:
+        # The continuation key is the credential: the setup job that holds it needs no token (CircleCI's
+        # continuation orb sends none). A token that is sent must still be valid (checked in ``handle``).
+        request = body_rules.parse_continue(call.body)
+        try:
+            self.state.continue_pipeline(request.key, request.configuration, request.parameters)
+        except ContinuationRefused as refused:
+            raise Refusal(refused.status, refused.message) from None
+        return Answer(200, {"message": "Success."})
+
     def rerun(self, call: Call, user: Optional[User], workflow_id: str) -> Answer:
         workflow = self._workflow(user, workflow_id)
         request = body_rules.parse_rerun(call.body)
         body_rules.check_rerun(workflow, self.state.jobs_of(workflow.id), request)
-        new = self.state.rerun_workflow(workflow.id, from_failed=request.from_failed, jobs=request.jobs)
+        new = self.state.rerun_workflow(
+            workflow.id, from_failed=request.from_failed, jobs=request.jobs, sparse_tree=request.sparse_tree
+        )
         return Answer(202, {"workflow_id": new.id})
 
     def _job_number(self, text: str) -> int:

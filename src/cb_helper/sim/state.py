@@ -15,16 +15,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
 from cb_helper.api.vocabulary import PIPELINE_ERROR_TYPES, PIPELINE_STATES, ProjectSlug, is_uuid, same_project, slug_key
+from cb_helper.sim.continuation import ContinuationRefused, Continuations
 from cb_helper.sim.effects import Effect, select
 from cb_helper.sim.jobs import ApprovalRefused, WorkflowMoves
 from cb_helper.sim.model import Pipeline, Project, RequestRecord, SimEvent, User, now
 from cb_helper.sim.outputs import JobOutputs
 from cb_helper.sim.store import Listener, new_id
 
-__all__ = ["ApprovalRefused", "SimState"]
+__all__ = ["ApprovalRefused", "ContinuationRefused", "SimState"]
 
 
-class SimState(WorkflowMoves, JobOutputs):
+class SimState(WorkflowMoves, JobOutputs, Continuations):
     """The simulated CircleCI: users, projects, pipelines, workflows, jobs, artifacts and tests."""
 
     # --- users and projects --------------------------------------------------------------------
@@ -52,11 +53,13 @@ class SimState(WorkflowMoves, JobOutputs):
         branches: Sequence[str] = ("main",),
         definition_id: Optional[str] = None,
         ci_skip_branches: Sequence[str] = (),
+        auto_cancel: bool = False,
     ) -> Project:
         """Add a project. ``tokens=None`` lets every known token use it.
 
         ``ci_skip_branches``: branches whose head commit carries a CI-skip marker, so that
-        ``/pipeline/run`` answers 200 "not triggered" for them, as CircleCI does.
+        ``/pipeline/run`` answers 200 "not triggered" for them, as CircleCI does. ``auto_cancel``: the project
+        setting "Auto-cancel redundant workflows" (see :meth:`trigger_pipeline`).
         """
         ProjectSlug.parse(slug)  # raises BadInput on a malformed slug
         if definition_id is not None and not is_uuid(definition_id):
@@ -68,6 +71,7 @@ class SimState(WorkflowMoves, JobOutputs):
             branches=tuple(branches),
             definition_id=definition_id or new_id(),
             ci_skip_branches=tuple(ci_skip_branches),
+            auto_cancel=auto_cancel,
         )
         with self.lock:
             self._projects[slug_key(slug)] = project
@@ -137,8 +141,12 @@ class SimState(WorkflowMoves, JobOutputs):
         state: str = "created",
         actor: Optional[User] = None,
         run_request: Optional[Mapping[str, Any]] = None,
+        schedule_name: Optional[str] = None,
     ) -> Pipeline:
-        """Create a pipeline with no workflows (a driver adds them), as right after a trigger."""
+        """Create a pipeline with no workflows (a driver adds them), as right after a trigger.
+
+        ``trigger_type="scheduled_pipeline"`` with ``schedule_name``: a pipeline a schedule started.
+        """
         if branch is not None and tag is not None:
             raise ValueError("branch and tag are mutually exclusive")
         if state not in PIPELINE_STATES:
@@ -161,6 +169,7 @@ class SimState(WorkflowMoves, JobOutputs):
                 revision=secrets.token_hex(20),
                 parameters=dict(parameters or {}),
                 run_request=dict(run_request or {}),
+                schedule_name=schedule_name,
             )
             project.next_pipeline_number += 1
             self._pipelines[pipeline.id] = pipeline
@@ -168,10 +177,36 @@ class SimState(WorkflowMoves, JobOutputs):
             return copy.deepcopy(pipeline)
 
     def trigger_pipeline(self, project_slug: str, **kwargs: Any) -> Pipeline:
-        """:meth:`create_pipeline`, then the ``pipeline_triggered`` event (what the HTTP API does)."""
+        """:meth:`create_pipeline`, then the ``pipeline_triggered`` event (what the HTTP API does).
+
+        With the project's ``auto_cancel`` on and the pipeline on a branch other than the default branch, the
+        workflows of the branch's earlier pipelines that have not finished are canceled first (on hold included),
+        as CircleCI's "Auto-cancel redundant workflows" does for every new pipeline, API-triggered ones included.
+        """
         pipeline = self.create_pipeline(project_slug, **kwargs)
+        self.cancel_redundant(pipeline.id)
         self._emit(SimEvent("pipeline_triggered", pipeline.id, data={"project_slug": pipeline.project_slug}))
         return pipeline
+
+    def cancel_redundant(self, pipeline_id: str) -> list[str]:
+        """Auto-cancel for the new pipeline ``pipeline_id``; returns the ids of the workflows it canceled."""
+        with self.lock:
+            pipeline = self._get(self._pipelines, pipeline_id, "pipeline")
+            project = self._project(pipeline.project_slug)
+            if not project.auto_cancel or pipeline.branch is None or pipeline.branch == project.default_branch:
+                return []
+            older = [
+                workflow_id
+                for other in self._pipelines.values()
+                if other.project_slug == pipeline.project_slug
+                and other.branch == pipeline.branch
+                and other.number < pipeline.number
+                for workflow_id in self._pipeline_workflows[other.id]
+                if self._workflows[workflow_id].status in ("running", "on_hold", "failing")
+            ]
+        for workflow_id in older:
+            self.cancel_workflow(workflow_id)
+        return older
 
     def set_pipeline_state(self, pipeline_id: str, state: str) -> Pipeline:
         if state not in PIPELINE_STATES:

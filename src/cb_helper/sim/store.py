@@ -62,6 +62,8 @@ class Store:
         self._listeners: list[Listener] = []
         self._log: list[RequestRecord] = []
         self._seq = 0
+        #: Continuation keys of pipelines in their setup phase, to the pipeline's id.
+        self._continuations: dict[str, str] = {}
 
     def _emit(self, event: SimEvent) -> None:
         with self.lock:

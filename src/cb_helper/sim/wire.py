@@ -76,10 +76,17 @@ def redacted(headers: Any) -> dict[str, str]:
     return shown
 
 
+#: Body fields that are credentials: kept out of the request log like the token.
+SECRET_FIELDS = ("continuation-key",)
+
+
 def loggable(body: bytes) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return body.decode("utf-8", errors="replace")
+    if isinstance(data, dict):
+        data = {k: "********" if k in SECRET_FIELDS and isinstance(v, str) else v for k, v in data.items()}
+    return data
