@@ -37,10 +37,11 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -n 2
 
-## make soak: the full chaos soak (faulted runs, 50 A pipelines at once, one A fanning out to 20 Bs); one table
+## make soak: the full chaos soak (faulted pair runs; 50 A pipelines at once and one A fanning out to 20 Bs under a
+## rate limit, each with three seeds); one table
 SOAK_SEED ?= 1
 soak: $(STAMP)
-	$(BIN)/python -m tools.soak --seed $(SOAK_SEED) --runs 40 --rate 0.1 --baseline 5 --load 50 --fan-out 20
+	$(BIN)/python -m tools.soak --seed $(SOAK_SEED) --runs 40 --rate 0.1 --baseline 5 --load 50 --fan-out 20 --seeds 3
 
 ## make orb-check: pack the orb into dist/orb.yml, validate, review, size budgets, shellcheck and yamllint it
 orb-check: $(STAMP)

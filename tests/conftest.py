@@ -8,6 +8,7 @@ purpose marks itself ``@pytest.mark.sim_bad_requests`` (responses are still chec
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -51,3 +52,33 @@ def sim(request: pytest.FixtureRequest, contract: None) -> Iterator[SimServer]:
 def sim_env(sim: SimServer) -> dict[str, str]:
     """The environment cb-helper reads to talk to ``sim``."""
     return {"CIRCLECI_HOST": sim.url, "CIRCLE_TOKEN": sim.token}
+
+
+class FastClock:
+    """A monotonic clock that a sleep moves forward at once: minutes of waiting take no time, and still count.
+
+    Give ``now`` and ``sleep`` to whatever measures and waits (a client, the simulator's fault plan) so that both
+    see the same time; every wait is kept in ``slept``.
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self._now += max(0.0, seconds)
+
+
+@pytest.fixture
+def fast_clock(sim: SimServer) -> FastClock:
+    """A :class:`FastClock` the simulator's fault rules already measure their ``seconds`` with."""
+    clock = FastClock()
+    sim.faults.clock = clock.now
+    return clock

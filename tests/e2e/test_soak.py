@@ -61,3 +61,26 @@ def test_a_violation_is_reported(packed_orb: Path, tmp_path: Path) -> None:
     config["jobs"]["unit-tests" if "unit-tests" in config["jobs"] else "tests"]["steps"].insert(0, {"run": script})
     report = run(packed_orb, scenario, 11, Settings(), tmp_path)
     assert [v.partition(":")[0] for v in report.violations] == ["token never shown"], report.violations
+
+
+def test_the_table_has_a_row_for_each_seed_under_the_rate_limit() -> None:
+    """The pair's runs add up in one row; each load and fan-out run is reported on its own, with its 429s."""
+    limited = Settings(rate=0.1, rate_limit=(10, 1.0))
+
+    def report(scenario: str, seed: int, settings: Settings, throttled: int = 0) -> RunReport:
+        injected = {"500": 1, "rate_limit": throttled}
+        return RunReport(scenario, seed, settings, [], [1.0], injected, 0, 10, 1.0)
+
+    reports = [report("pair", 1, Settings(rate=0.1)), report("pair", 2, Settings(rate=0.1))]
+    reports += [report(name, seed, limited, 100 * seed) for seed in (1, 2, 3) for name in ("load", "fan-out")]
+    rows = [line for line in table(reports, []).splitlines() if line.startswith("| ") and "(s)" not in line]
+    names = [row.split(" | ")[0].lstrip("| ") for row in rows[:7]]
+    assert names == ["pair", *[f"{n} (seed {s})" for s in (1, 2, 3) for n in ("load", "fan-out")]]
+    assert rows[0].split(" | ")[1:3] == ["2", "2"]  # two runs, two verdicts
+    assert [row.split(" | ")[6] for row in rows[1:7]] == ["100", "100", "200", "200", "300", "300"]
+
+
+def test_soak_refuses_no_seeds() -> None:
+    from tools.soak.cli import main
+
+    assert main(["--runs", "0", "--seeds", "0"]) == 2

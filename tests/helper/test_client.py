@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +30,7 @@ from cb_helper.api.retry import RetryPolicy
 from cb_helper.pattern.approve import find_job
 from cb_helper.pattern.trigger import TriggerRequest, trigger
 from cb_helper.sim import RequestRecord, SimServer
+from tests.conftest import FastClock
 from tests.helper.conftest import PROJECT_A, PROJECT_B
 
 
@@ -102,21 +104,72 @@ def test_retry_after_is_honoured(sim: SimServer) -> None:
     assert 7.0 <= slept <= 7.5  # the hint, plus a spread of at most the first backoff
 
 
-def test_a_busy_rate_limit_has_its_own_budget_of_tries(sim: SimServer) -> None:
-    """Nine 429s in a row (more than the five attempts other failures get) still end in an answer; ten do not."""
-    sleeps: list[float] = []
-    client = CircleCIClient(sim.url, Token(sim.token, "T"), sleep=sleeps.append)
-    budget = client.retry.rate_limited_attempts
-    sim.faults.add("GET /me", "status", status=429, retry_after=1, count=budget - 1)
-    sim.faults.add("GET /me", "status", status=502, count=1, after=budget - 1)
-    assert "login" in client.get("/me")  # 9 limited, 1 bad gateway, then the answer
-    assert len(requests_to(sim, "GET", "/me")) == budget + 1
-    assert all(s >= 1.0 for s in sleeps[: budget - 1])
-    sim.state.clear_request_log()
-    sim.faults.add("GET /me", "status", status=429, retry_after=0, count=budget)
-    with pytest.raises(ApiError, match="rate limited; retries exhausted"):
+def limited_client(sim: SimServer, clock: FastClock, **policy: Any) -> CircleCIClient:
+    """A client whose waits go by ``clock`` (the simulator's too), with the default rate-limit budget."""
+    policy_ = RetryPolicy(**policy)
+    return CircleCIClient(sim.url, Token(sim.token, "T"), retry=policy_, sleep=clock.sleep, clock=clock.now)
+
+
+def test_429s_are_retried_for_a_time_not_a_count(sim: SimServer, fast_clock: FastClock) -> None:
+    """Two minutes of 429s (far more than the five attempts other failures get) still end in an answer."""
+    client = limited_client(sim, fast_clock)
+    sim.faults.add("GET /me", "status", status=429, retry_after=1, seconds=120)
+    sim.faults.add("GET /me", "status", status=502, count=1)  # the limit's first pass meets another failure
+    assert "login" in client.get("/me")
+    calls = requests_to(sim, "GET", "/me")
+    assert [r.status for r in calls[-2:]] == [502, 200]
+    assert len(calls) > 60  # each wait is the 1 s asked, plus a spread of at most as much again
+    assert all(s >= 1.0 for s in fast_clock.slept[:-1])
+    assert sum(fast_clock.slept) >= 120
+
+
+def test_the_rate_limit_budget_runs_out_and_says_how_long_it_waited(sim: SimServer, fast_clock: FastClock) -> None:
+    client = limited_client(sim, fast_clock, rate_limit_budget=90.0, jitter=lambda ceiling: 0.0)
+    sim.faults.add("GET /me", "status", status=429, retry_after=1, seconds=3600)
+    with pytest.raises(RateLimited) as limited:
         client.get("/me")
-    assert len(requests_to(sim, "GET", "/me")) == budget
+    assert len(requests_to(sim, "GET", "/me")) == 91  # one at once, then one after each second of the budget
+    assert fast_clock.slept == [1.0] * 90
+    assert str(limited.value) == (
+        "GET /me failed with HTTP 429: Rate limit exceeded. (rate limited; gave up after 91 answers of "
+        "HTTP 429 in 1m30s: the rate-limit budget, CB_HELPER_RATE_LIMIT_BUDGET, is 1m30s)"
+    )
+
+
+def test_a_retry_after_past_the_budget_ends_the_wait_at_once(sim: SimServer, fast_clock: FastClock) -> None:
+    """A try sooner than the server asked would be refused: past the budget, the request gives up instead."""
+    client = limited_client(sim, fast_clock, rate_limit_budget=30.0, jitter=lambda ceiling: 0.0)
+    sim.faults.add("GET /me", "status", status=429, retry_after=20, count=1)
+    sim.faults.add("GET /me", "status", status=429, retry_after=20, count=1)
+    with pytest.raises(RateLimited, match=r"after 2 answers of HTTP 429 in 20\.0s, then asked to wait 20s more"):
+        client.get("/me")
+    assert fast_clock.slept == [20.0]
+
+
+def test_429s_without_retry_after_back_off_and_the_last_wait_ends_at_the_budget(
+    sim: SimServer, fast_clock: FastClock
+) -> None:
+    client = limited_client(sim, fast_clock, rate_limit_budget=10.0, jitter=lambda ceiling: ceiling)
+    sim.faults.add("GET /me", "status", status=429, seconds=3600)
+    with pytest.raises(RateLimited, match=r"gave up after 6 answers of HTTP 429 in 10\.0s: the rate-limit budget"):
+        client.get("/me")
+    assert fast_clock.slept == [0.5, 1.0, 2.0, 4.0, 2.5]  # the backoff's ceilings, the last cut to the budget
+
+
+def test_a_long_rate_limit_is_reported_every_minute(
+    sim: SimServer, fast_clock: FastClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CI step that prints nothing for minutes may be ended: a long wait says, once a minute, why it waits."""
+    client = limited_client(sim, fast_clock, jitter=lambda ceiling: 0.0)
+    sim.faults.add("GET /me", "status", status=429, retry_after=10, seconds=185)
+    with caplog.at_level(logging.WARNING, logger="cb_helper.http"):
+        client.get("/me")
+    notices = [r.getMessage() for r in caplog.records if "rate limited" in r.getMessage()]
+    assert notices == [
+        "GET /me is rate limited: 7 answers of HTTP 429 in 1m0s; still trying, for up to 5m0s in all",
+        "GET /me is rate limited: 13 answers of HTTP 429 in 2m0s; still trying, for up to 5m0s in all",
+        "GET /me is rate limited: 19 answers of HTTP 429 in 3m0s; still trying, for up to 5m0s in all",
+    ]
 
 
 def test_retries_are_bounded(sim: SimServer, client: CircleCIClient) -> None:
@@ -390,7 +443,7 @@ def test_a_server_that_never_answers_leaves_the_trigger_ambiguous_and_says_how_t
 
 
 def test_api_errors_name_the_call_the_status_the_apis_message_and_a_hint(
-    sim: SimServer, client: CircleCIClient
+    sim: SimServer, client: CircleCIClient, fast_clock: FastClock
 ) -> None:
     unknown = CircleCIClient(sim.url, Token("not-a-known-token", "T"))
     with pytest.raises(Unauthorized) as refused:
@@ -404,11 +457,12 @@ def test_api_errors_name_the_call_the_status_the_apis_message_and_a_hint(
     assert str(not_found.value) == (
         f"GET {missing} failed with HTTP 404: Pipeline not found (it does not exist, or the token cannot see it)"
     )
-    sim.faults.add("GET /me", "status", status=429, count=10)
+    sim.faults.add("GET /me", "status", status=429, seconds=60)
+    short = limited_client(sim, fast_clock, rate_limit_budget=1.0)
     with pytest.raises(RateLimited) as limited:
-        client.get("/me")
+        short.get("/me")
     assert (limited.value.method, limited.value.path, limited.value.status) == ("GET", "/me", 429)
-    assert str(limited.value) == "GET /me failed with HTTP 429: Rate limit exceeded. (rate limited; retries exhausted)"
+    assert str(limited.value).startswith("GET /me failed with HTTP 429: Rate limit exceeded. (rate limited; gave up")
 
 
 def test_an_artifact_downloads_from_the_api_host_with_the_token(sim: SimServer, client: CircleCIClient) -> None:

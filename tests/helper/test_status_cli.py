@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cb_helper.api.retry import RetryPolicy
+from cb_helper.api.tuning import RATE_LIMIT_BUDGET_ENV
 from cb_helper.sim import SimServer
 from tests.helper.conftest import PROJECT_B, Run, finish_downstream
 
@@ -129,13 +129,12 @@ def test_a_wait_reads_the_pipeline_once_and_the_failed_jobs_once(sim: SimServer,
 
 @pytest.mark.parametrize("wait", [True, False])
 def test_wait_looks_again_after_a_look_that_failed_every_retry(sim: SimServer, run: Run, wait: bool) -> None:
-    """429s in a row spend a look's retries; waiting, the next look gets the verdict; not waiting, exit 3."""
+    """429s past the rate-limit budget end a look; waiting, a later look gets the verdict; not waiting, exit 3."""
     pid = downstream(sim)
     finish_downstream(sim, pid, {"unit": "success"})
-    budget = RetryPolicy().rate_limited_attempts
-    sim.faults.add("GET /pipeline/*", "status", status=429, retry_after=0, count=budget)
+    sim.faults.add("GET /pipeline/*", "status", status=429, retry_after=0, seconds=3)
     options = ["--wait", "--interval", "0.2", "--timeout", "30"] if wait else []
-    result = run("status", "--pipeline-id", pid, *options)
+    result = run("status", "--pipeline-id", pid, *options, env={RATE_LIMIT_BUDGET_ENV: "1"})
     assert result.code == (0 if wait else 3), result.output
     assert ("looking again" in result.stderr) == wait
     assert ("workflow test: success" in result.stdout) == wait

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from cb_helper.sim import FaultPlan, SimServer
-from tests.conftest import PROJECT_A, PROJECT_B
+from tests.conftest import PROJECT_A, PROJECT_B, FastClock
 
 TRIGGER = "POST /project/*/pipeline"
 
@@ -48,6 +48,22 @@ def test_after_and_count(sim: SimServer, http: requests.Session) -> None:
     sim.faults.add("GET /me", "status", status=500, after=2, count=2)
     assert [me(sim, http).status_code for _ in range(5)] == [200, 200, 500, 500, 200]
     assert sim.faults.pending() == []
+
+
+def test_a_rule_for_some_seconds_fires_on_every_request_until_they_pass(
+    sim: SimServer, http: requests.Session, fast_clock: FastClock
+) -> None:
+    fault = sim.faults.add("GET /me", "status", status=429, retry_after=1, seconds=30, after=1)
+    assert me(sim, http).status_code == 200  # let through: the window starts at the first firing
+    fast_clock.sleep(100)
+    answers = []
+    for _ in range(31):
+        answers.append(me(sim, http).status_code)
+        fast_clock.sleep(1)
+    assert answers == [429] * 30 + [200]
+    assert fault.fired == 30
+    assert sim.faults.pending() == []
+    assert me(sim, http).status_code == 200
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
@@ -146,6 +162,8 @@ def test_rules_match_by_method_and_glob(sim: SimServer, http: requests.Session) 
         ("GET /me", "drop", {"retry_after": 2}),
         ("GET /me", "drop", {"status": 500}),
         ("GET /me", "truncate", {"delay": 3}),
+        ("GET /me", "drop", {"seconds": 0}),
+        ("GET /me", "drop", {"seconds": 5, "count": 2}),
     ],
 )
 def test_bad_fault_rules_are_refused(route: str, kind: str, options: dict[str, int]) -> None:

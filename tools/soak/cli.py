@@ -1,6 +1,7 @@
 """``python -m tools.soak``: seeded soak runs, the load scenarios, and the table.
 
-Each run's seed is ``--seed`` plus its index, printed with the run; ``--seed N --runs 1`` replays run N.
+Each run's seed is ``--seed`` plus its index, printed with the run; ``--seed N --runs 1`` replays run N. The load
+and fan-out scenarios run once per seed of ``--seeds`` (``--seed``, ``--seed`` + 1, ...), each reported on its own.
 Exit 1 when any invariant was violated, 2 on bad options.
 """
 
@@ -41,6 +42,9 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--load", type=int, default=0, help="also N A projects at once triggering one B (e.g. 50)")
     cli.add_argument("--fan-out", type=int, default=0, help="also one A fanning out to N Bs (e.g. 20)")
     cli.add_argument(
+        "--seeds", type=int, default=1, help="run load and fan-out with this many seeds, from --seed (default 1)"
+    )
+    cli.add_argument(
         "--rate-limit", type=int, default=RATE_LIMIT[0], help="requests per second per token in the load scenarios"
     )
     cli.add_argument("--read-timeout", type=float, default=1.0, help="the client's read timeout (s); slow > it")
@@ -52,16 +56,18 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     args = parser().parse_args(argv)
     counts = (args.runs, args.baseline, args.load, args.fan_out)
-    if min(counts) < 0 or args.parallel < 1 or args.rate_limit < 1:
-        print("soak: counts must be >= 0, --parallel and --rate-limit >= 1", file=sys.stderr)
+    if min(counts) < 0 or args.parallel < 1 or args.rate_limit < 1 or args.seeds < 1:
+        print("soak: counts must be >= 0, --parallel, --rate-limit and --seeds >= 1", file=sys.stderr)
         return 2
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     print(f"soak: seed {seed}, {args.runs} run(s) at fault rate {args.rate:g}", file=sys.stderr)
+    began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cb-soak-") as scratch:
         workdir = args.workdir or Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
         reports, baselines = soak(args, seed, workdir)
     print(table(reports, baselines))
+    print(f"soak: done in {time.monotonic() - began:.0f}s", file=sys.stderr)
     failed = [r for r in reports + baselines if r.violations]
     for report in failed:
         print(f"\nseed {report.seed} ({report.scenario}, rate {report.settings.rate:g}):", file=sys.stderr)
@@ -99,30 +105,35 @@ def soak(args: argparse.Namespace, seed: int, workdir: Path) -> tuple[list[RunRe
         go(pair_for(orb, seed + index), seed + index, faulted, reports)
     for index in range(args.baseline if args.runs else 0):
         go(pair_for(orb, seed + index), seed + index, clean, baselines)
+    loaded = Settings(
+        rate=args.rate,
+        rate_limit=(args.rate_limit, RATE_LIMIT[1]),
+        read_timeout=args.read_timeout,
+        max_parallel=args.parallel,
+        page_size=LOAD_PAGE_SIZE,
+    )
+    for run_seed in range(seed, seed + args.seeds):
+        if args.load:
+            go(projects.load(orb, args.load, load_outcomes(run_seed)), run_seed, loaded, reports)
+        if args.fan_out:
+            go(projects.fan_out(orb, fan_out_outcomes(run_seed, args.fan_out)), run_seed, loaded, reports)
+    # Fault-free and unlimited, once each (the first seed's outcomes), for the times to compare with.
     if args.load:
-        outcomes = [random.Random(seed).choice((0, 1))]  # noqa: S311 - seeded on purpose
-        loaded = Settings(
-            rate=args.rate,
-            rate_limit=(args.rate_limit, RATE_LIMIT[1]),
-            read_timeout=args.read_timeout,
-            max_parallel=args.parallel,
-            page_size=LOAD_PAGE_SIZE,
-        )
-        go(projects.load(orb, args.load, outcomes), seed, loaded, reports)
-        go(projects.load(orb, args.load, outcomes), seed, clean_load, baselines)
+        go(projects.load(orb, args.load, load_outcomes(seed)), seed, clean_load, baselines)
     if args.fan_out:
-        rng = random.Random(seed)  # noqa: S311 - seeded on purpose
-        outcomes = [rng.choice((0, 1)) for _ in range(args.fan_out)]
-        loaded = Settings(
-            rate=args.rate,
-            rate_limit=(args.rate_limit, RATE_LIMIT[1]),
-            read_timeout=args.read_timeout,
-            max_parallel=args.parallel,
-            page_size=LOAD_PAGE_SIZE,
-        )
-        go(projects.fan_out(orb, outcomes), seed, loaded, reports)
-        go(projects.fan_out(orb, outcomes), seed, clean_load, baselines)
+        go(projects.fan_out(orb, fan_out_outcomes(seed, args.fan_out)), seed, clean_load, baselines)
     return reports, baselines
+
+
+def load_outcomes(seed: int) -> list[int]:
+    """Whether the load's one B passes (0) or fails (1), by the seed."""
+    return [random.Random(seed).choice((0, 1))]  # noqa: S311 - seeded on purpose
+
+
+def fan_out_outcomes(seed: int, count: int) -> list[int]:
+    """Whether each fanned-out B passes (0) or fails (1), by the seed."""
+    rng = random.Random(seed)  # noqa: S311 - seeded on purpose
+    return [rng.choice((0, 1)) for _ in range(count)]
 
 
 def pair_for(orb: Path, seed: int) -> projects.Scenario:

@@ -19,22 +19,28 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
+def row_name(report: RunReport) -> str:
+    """The pair's runs share one row; each run of a scenario under the rate limit has its own, by seed."""
+    return f"{report.scenario} (seed {report.seed})" if report.settings.rate_limit else report.scenario
+
+
 def table(reports: Sequence[RunReport], baselines: Sequence[RunReport]) -> str:
-    """Markdown: one row per scenario, then the faults by kind and the violations by invariant."""
+    """Markdown: one row per scenario (per seed under the rate limit), then faults by kind, violations by invariant."""
     lines = [
-        "| scenario | runs | verdicts | triggers refused | requests | faults | sweeps | violations "
+        "| scenario | runs | verdicts | triggers refused | requests | faults | rate-limited | sweeps | violations "
         "| verdict p50 / p95 (s) | fault-free p50 / p95 (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in dict.fromkeys(r.scenario for r in reports):
-        mine = [r for r in reports if r.scenario == name]
-        base = [r for r in baselines if r.scenario == name]
+    for name in dict.fromkeys(row_name(r) for r in reports):
+        mine = [r for r in reports if row_name(r) == name]
+        base = [r for r in baselines if r.scenario == mine[0].scenario]
         times = [t for r in mine for t in r.verdict_seconds]
         clean = [t for r in base for t in r.verdict_seconds]
         lines.append(
             f"| {name} | {len(mine)} | {len(times)} | {sum(len(r.refused) for r in mine)} "
             f"| {sum(r.requests for r in mine)} "
-            f"| {sum(sum(r.injected.values()) for r in mine)} | {sum(r.sweeps for r in mine)} "
+            f"| {sum(sum(r.injected.values()) for r in mine)} | {sum(r.injected.get('rate_limit', 0) for r in mine)} "
+            f"| {sum(r.sweeps for r in mine)} "
             f"| {sum(len(r.violations) for r in mine)} "
             f"| {percentile(times, 0.5):.1f} / {percentile(times, 0.95):.1f} "
             f"| {_pair(clean)} |"

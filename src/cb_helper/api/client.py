@@ -28,6 +28,7 @@ from cb_helper.api.errors import (
     Unauthorized,
 )
 from cb_helper.api.retry import RetryPolicy
+from cb_helper.api.tuning import RATE_LIMIT_BUDGET_ENV
 
 log = logging.getLogger("cb_helper.http")
 
@@ -39,6 +40,8 @@ USER_AGENT = f"cb-helper/{__version__} (+https://github.com/circleback/circlebac
 TOKEN_HEADER = "Circle-Token"
 SESSION_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 RETRY_AFTER = "Retry-After"
+#: While a request is rate limited, a warning every this many seconds (CI steps end after minutes of silence).
+LIMIT_NOTICE_EVERY = 60.0
 
 
 class _Session(requests.Session):
@@ -110,6 +113,7 @@ class CircleCIClient:
         retry: Optional[RetryPolicy] = None,
         max_pages: int = DEFAULT_MAX_PAGES,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         artifact_hosts: Sequence[str] = (),
     ) -> None:
         self.host = normalize_host(host)
@@ -120,6 +124,7 @@ class CircleCIClient:
         self.retry = retry or RetryPolicy()
         self.max_pages = max_pages
         self._sleep = sleep
+        self._clock = clock  # what the rate-limit budget is measured with (tests give a fast clock with the sleep)
         self._token = token
         self.session = _Session()
         self.session.headers.update(SESSION_HEADERS)  # requests' own adapters: no retries of their own
@@ -153,6 +158,8 @@ class CircleCIClient:
         A GET is retried on :data:`~cb_helper.api.retry.RETRY_STATUSES`, connection errors, timeouts and unreadable
         bodies. A POST is re-sent only when the server certainly did not act on it (rate limited, or the
         connection was never established); otherwise :class:`AmbiguousRequest` is raised and the caller decides.
+        429s spend no attempt: they are tried again, as ``Retry-After`` asks, for the retry policy's
+        ``rate_limit_budget`` seconds from the first one, then :class:`RateLimited` says how long and how often.
         ``post_retry_safe`` marks a POST as idempotent, retried like a GET. ``raw`` returns the body's bytes
         instead of decoding JSON. ``path`` is under the API root, or an absolute URL :meth:`download` checked.
         """
@@ -162,7 +169,8 @@ class CircleCIClient:
         if absolute:
             path = urlsplit(url).path  # what messages and logs show: never a query string
         headers = {TOKEN_HEADER: self._token.reveal()}  # requests adds Content-Type for a JSON body
-        attempt = limited = 0
+        attempt = 0
+        limit = _Limited()
         while True:
             attempt += 1
             last_try = attempt >= self.retry.max_attempts
@@ -196,10 +204,10 @@ class CircleCIClient:
             log.debug("%s %s%s -> %s (%.2fs)", method, path, _query_text(params), response.status_code, elapsed)
             status = response.status_code
             retryable = idempotent or status in self.retry.post_safe_statuses
-            if status == 429 and retryable and limited + 1 < self.retry.rate_limited_attempts:
-                limited += 1
-                attempt -= 1  # refused by the rate limiter: it spends the 429 budget, not an attempt
-                self._backoff(limited, response.headers.get(RETRY_AFTER))
+            if status == 429 and retryable:
+                # Refused by the rate limiter: it spends the rate-limit budget (time), not an attempt.
+                self._wait_for_limit(method, path, response, limit)
+                attempt -= 1
                 continue
             if status in self.retry.statuses and retryable and not last_try and status != 429:
                 self._backoff(attempt, response.headers.get(RETRY_AFTER))
@@ -269,6 +277,43 @@ class CircleCIClient:
         log.debug("retrying in %.2fs (attempt %d of %d)", delay, attempt + 1, self.retry.max_attempts)
         self._sleep(delay)
 
+    def _wait_for_limit(self, method: str, path: str, response: requests.Response, limit: _Limited) -> None:
+        """Sleep as a 429 asks, within the budget; :class:`RateLimited` once the budget cannot cover the wait."""
+        now = self._clock()
+        if limit.since is None:
+            limit.since = now
+        limit.count += 1
+        waited = now - limit.since
+        budget = self.retry.rate_limit_budget
+        remaining = budget - waited
+        retry_after = response.headers.get(RETRY_AFTER)
+        least = self.retry.least_wait(retry_after)
+        if remaining <= 0 or least > remaining:
+            past = f", then asked to wait {least:g}s more" if remaining > 0 else ""
+            raise RateLimited(
+                method,
+                path,
+                429,
+                _api_message(response),
+                hint=(
+                    f"rate limited; gave up after {_times(limit.count)} in {_span(waited)}{past}: "
+                    f"the rate-limit budget, {RATE_LIMIT_BUDGET_ENV}, is {_span(budget)}"
+                ),
+            )
+        if waited >= (limit.notices + 1) * LIMIT_NOTICE_EVERY:
+            limit.notices = int(waited // LIMIT_NOTICE_EVERY)
+            log.warning(
+                "%s %s is rate limited: %s in %s; still trying, for up to %s in all",
+                method,
+                path,
+                _times(limit.count),
+                _span(waited),
+                _span(budget),
+            )
+        delay = min(self.retry.delay(limit.count, retry_after), remaining)
+        log.debug("rate limited (%s in %s); retrying in %.2fs", _times(limit.count), _span(waited), delay)
+        self._sleep(delay)
+
     def _network_error(self, method: str, path: str, exc: Exception, safe: bool) -> NetworkError:
         kind = (
             "timed out" if isinstance(exc, requests.exceptions.Timeout) else "could not connect or lost the connection"
@@ -288,7 +333,7 @@ class CircleCIClient:
         if status == 404:
             return NotFound(method, path, status, message, hint="it does not exist, or the token cannot see it")
         if status == 429:
-            return RateLimited(method, path, status, message, hint="rate limited; retries exhausted")
+            return RateLimited(method, path, status, message, hint="rate limited; not re-sent")
         if status >= 500 and not idempotent:
             return AmbiguousRequest(
                 f"{method} {path} failed with HTTP {status}"
@@ -296,6 +341,29 @@ class CircleCIClient:
                 + "; the request may have taken effect, so it was not re-sent"
             )
         return ApiError(method, path, status, message)
+
+
+class _Limited:
+    """One request's run of 429s: when the first came, how many, and how many notices were logged."""
+
+    def __init__(self) -> None:
+        self.since: Optional[float] = None
+        self.count = 0
+        self.notices = 0
+
+
+def _times(count: int) -> str:
+    return f"{count} answer{'s' if count != 1 else ''} of HTTP 429"
+
+
+def _span(seconds: float) -> str:
+    """``2.3s`` under a minute, else whole units: ``4m58s``, ``1h0m5s``."""
+    if seconds < 60:
+        return f"{max(0.0, seconds):.1f}s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return (f"{hours}h" if hours else "") + f"{minutes}m{secs}s"
 
 
 def _api_message(response: requests.Response) -> Optional[str]:

@@ -17,15 +17,22 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: 429: the request was refused by the rate limiter before it reached the handler.
 POST_SAFE_STATUSES = frozenset({429})
 
+#: How long one request keeps trying while the server answers only 429 (seconds, from its first 429). A 429 asks
+#: the client to wait, not to fail: many jobs sharing one token can be limited for minutes in a busy organization.
+DEFAULT_RATE_LIMIT_BUDGET = 300.0
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded exponential backoff with full jitter, honouring ``Retry-After`` up to a cap."""
+    """Bounded exponential backoff with full jitter, honouring ``Retry-After`` up to a cap.
+
+    Failures other than 429 get ``max_attempts`` tries. 429s are refused before anything is done, and under a busy
+    limit many in a row are normal: they spend no attempt but time, ``rate_limit_budget`` seconds from a request's
+    first 429, so a limit that lasts minutes does not end a command that a later window would serve.
+    """
 
     max_attempts: int = 5
-    #: 429s are refused before anything is done, and under load several in a row are normal: they have their own
-    #: budget, so a busy rate limit does not end a command that the next window would serve.
-    rate_limited_attempts: int = 10
+    rate_limit_budget: float = DEFAULT_RATE_LIMIT_BUDGET
     backoff_base: float = 0.5
     backoff_max: float = 20.0
     retry_after_cap: float = 60.0
@@ -44,6 +51,11 @@ class RetryPolicy:
             least = min(hinted, self.retry_after_cap)
             return least + max(0.0, self.jitter(min(self.ceiling(attempt), max(least, self.backoff_base))))
         return max(0.0, self.jitter(self.ceiling(attempt)))
+
+    def least_wait(self, retry_after: Optional[str]) -> float:
+        """The wait ``Retry-After`` asks for (capped), 0 without one: a try sooner than this would be refused."""
+        hinted = parse_retry_after(retry_after)
+        return 0.0 if hinted is None else min(hinted, self.retry_after_cap)
 
     def ceiling(self, attempt: int) -> float:
         """The longest backoff after failed attempt number ``attempt``: ``backoff_base`` doubled, up to the max."""

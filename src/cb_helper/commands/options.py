@@ -71,14 +71,16 @@ def make_client(host: str, token_env: str) -> CircleCIClient:
     """Validate host, artifact host and token (exit 2 when wrong), then build the client. No request is sent here."""
     from cb_helper.api.auth import read_token
     from cb_helper.api.client import CircleCIClient, normalize_artifact_host, normalize_host
-    from cb_helper.api.tuning import timeouts
+    from cb_helper.api.retry import RetryPolicy
+    from cb_helper.api.tuning import rate_limit_budget, timeouts
 
     normalize_host(host)
     context = click.get_current_context(silent=True)
     artifact_host = context.meta.get(ARTIFACT_HOST_KEY) if context is not None else None
     artifact_hosts = [normalize_artifact_host(artifact_host)] if artifact_host else []
     token = read_token(token_env)
-    return CircleCIClient(host, token, timeout=timeouts(), artifact_hosts=artifact_hosts)
+    retry = RetryPolicy(rate_limit_budget=rate_limit_budget())
+    return CircleCIClient(host, token, timeout=timeouts(), retry=retry, artifact_hosts=artifact_hosts)
 
 
 class Progress:

@@ -1,7 +1,8 @@
 """Fault injection: per route and per count, make the server misbehave the way networks and APIs do.
 
 A rule matches ``"METHOD /path-glob"`` (``fnmatch`` on the decoded path after ``/api/v2``). It lets
-``after`` matching requests through, then fires ``count`` times, then stays quiet. Besides rules, a plan
+``after`` matching requests through, then fires ``count`` times (or, with ``seconds``, on every matching request
+for that long from its first firing, by the plan's ``clock``), then stays quiet. Besides rules, a plan
 can fault every request at a seeded rate and rate-limit each token (:mod:`cb_helper.sim.chaos`); a
 request meets the rate limit first, then the rules, then the rate.
 """
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import fnmatch
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
 from cb_helper.sim.chaos import CHAOS_KINDS, ChaosRate, Injection, RateLimit
 
@@ -23,7 +25,11 @@ FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 @dataclass
 class Fault:
-    """One rule. ``seen`` counts matching requests, ``fired`` the times it was injected."""
+    """One rule. ``seen`` counts matching requests, ``fired`` the times it was injected.
+
+    With ``seconds``, the rule fires on every matching request (past ``after``) until ``seconds`` have passed since
+    it first fired (``started``, by ``clock``); ``count`` does not apply.
+    """
 
     method: str
     glob: str
@@ -35,10 +41,20 @@ class Fault:
     delay: Optional[float] = None
     seen: int = 0
     fired: int = 0
+    seconds: Optional[float] = None
+    started: Optional[float] = None
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
     @property
     def exhausted(self) -> bool:
+        if self.seconds is not None:
+            return self.started is not None and self.clock() - self.started >= self.seconds
         return self.fired >= self.count
+
+    def fire(self) -> None:
+        if self.started is None:
+            self.started = self.clock()
+        self.fired += 1
 
     def matches(self, method: str, path: str, has_page_token: bool) -> bool:
         if method != self.method or not fnmatch.fnmatchcase(path, self.glob):
@@ -47,9 +63,14 @@ class Fault:
 
 
 class FaultPlan:
-    """The faults a server injects; thread-safe, editable while the server runs."""
+    """The faults a server injects; thread-safe, editable while the server runs.
 
-    def __init__(self) -> None:
+    ``clock`` measures the rules' ``seconds`` and the rate limit's window; a test may give a fast one (set it
+    before adding the rules it should measure).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._rate: Optional[ChaosRate] = None
@@ -62,13 +83,17 @@ class FaultPlan:
         route: str,
         kind: str,
         *,
-        count: int = 1,
+        count: Optional[int] = None,
         after: int = 0,
         status: Optional[int] = None,
         retry_after: Optional[float] = None,
         delay: Optional[float] = None,
+        seconds: Optional[float] = None,
     ) -> Fault:
-        """Add a rule; see the module docstring. Returns it, so tests can read ``fired``."""
+        """Add a rule; see the module docstring. Returns it, so tests can read ``fired``.
+
+        ``count`` (default 1) or ``seconds``, not both: fire that many times, or on every request for that long.
+        """
         method, sep, glob = route.strip().partition(" ")
         if not sep or not glob.startswith("/") or method.upper() != method or not method.isalpha():
             raise ValueError(f"fault route {route!r} is not 'METHOD /path-glob' (e.g. 'GET /workflow/*/job')")
@@ -87,9 +112,16 @@ class FaultPlan:
         ):
             if value is not None and kind != owner:
                 raise ValueError(f"fault option {option}={value!r} does not apply to kind {kind!r} (only to {owner!r})")
+        if count is not None and seconds is not None:
+            raise ValueError(f"fault count {count!r} and seconds {seconds!r}: give one of them, not both")
+        if seconds is not None and not seconds > 0:
+            raise ValueError(f"fault seconds {seconds!r} is not a number of seconds > 0")
+        count = 1 if count is None else count
         if count < 1 or after < 0:
             raise ValueError(f"fault count {count!r} must be >= 1 and after {after!r} >= 0")
-        fault = Fault(method, glob.strip(), kind, count, after, status, retry_after, delay)
+        fault = Fault(
+            method, glob.strip(), kind, count, after, status, retry_after, delay, seconds=seconds, clock=self.clock
+        )
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -115,7 +147,7 @@ class FaultPlan:
 
     def set_rate_limit(self, requests: int, window: float) -> RateLimit:
         """Answer 429 with ``Retry-After`` past ``requests`` requests per token in each ``window`` seconds."""
-        limit = RateLimit(requests, window)
+        limit = RateLimit(requests, window, self.clock)
         with self._lock:
             self._limit = limit
         return limit
@@ -137,7 +169,7 @@ class FaultPlan:
                     continue
                 fault.seen += 1
                 if chosen is None and fault.seen > fault.after:
-                    fault.fired += 1
+                    fault.fire()
                     chosen = fault
             if chosen is not None:
                 self._injected[_label(chosen)] += 1
