@@ -36,6 +36,10 @@ __all__ = ["ProjectInput", "ProjectSpec", "Rehearsal"]
 
 ProjectInput = Union[ProjectSpec, Path, str]
 
+#: How long a run whose only work left is approval holds stays quiet before it is called stuck: an approval or
+#: cancel made through the API by a process outside the runner (a sweep, a person) lands in that time.
+STUCK_QUIET = 0.5
+
 #: The schedule a rehearsal started as a schedule would is named (``pipeline.trigger.name``).
 SCHEDULE_NAME = "rehearsal schedule"
 
@@ -184,16 +188,25 @@ class Rehearsal:
         """Run until every pipeline is finished, only approval holds wait, or ``timeout`` seconds pass."""
         deadline = time.monotonic() + timeout
         outcome = "timeout"
+        quiet_since: Optional[float] = None
         while True:
             self._advance_all()
-            if self._queue.empty() and not self.runner.busy():
-                outcome = "stuck" if self._holds() else "settled"
+            idle = self._queue.empty() and not self.runner.busy()
+            if idle and not self._holds():
+                outcome = "settled"
                 break
+            if idle:
+                quiet_since = time.monotonic() if quiet_since is None else quiet_since
+                if time.monotonic() - quiet_since >= STUCK_QUIET:
+                    outcome = "stuck"
+                    break
+            else:
+                quiet_since = None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             try:
-                kind, payload = self._queue.get(timeout=min(remaining, 0.5))
+                kind, payload = self._queue.get(timeout=min(remaining, 0.1 if idle else 0.5))
             except queue.Empty:
                 continue
             self._handle(kind, payload)
