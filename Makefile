@@ -43,7 +43,7 @@ SOAK_SEED ?= 1
 soak: $(STAMP)
 	$(BIN)/python -m tools.soak --seed $(SOAK_SEED) --runs 40 --rate 0.1 --baseline 5 --load 50 --fan-out 20 --seeds 3
 
-## make orb-check: pack the orb into dist/orb.yml, validate, review, shellcheck and yamllint it
+## make orb-check: pack the orb into dist/orb.yml, validate, review, size budgets, shellcheck and yamllint it
 orb-check: $(STAMP)
 	$(BIN)/python -m tools.orbkit check
 

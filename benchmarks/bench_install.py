@@ -2,12 +2,15 @@
 
 The pinned wheels are downloaded once into a temporary wheelhouse (pip download, this machine's package
 index); every install then reads only that wheelhouse (no index, no network), in a fresh HOME, with this
-machine's base Python (which has pip, like cimg/python) as the image's python3.
+machine's base Python (which has pip, like cimg/python) as the image's python3. The script runs under bash,
+as on cimg/python, and also under dash and busybox sh with busybox's applets alone on PATH, as on an image
+without bash.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,10 +41,33 @@ def _wheelhouse(directory: Path) -> str:
     return ""
 
 
+def _busybox_applets(directory: Path) -> Optional[Path]:
+    """A directory of links to busybox's applets (a userland without bash), or None without busybox."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        return None
+    directory.mkdir()
+    for applet in subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split():
+        (directory / applet).symlink_to(busybox)
+    return directory
+
+
+#: CPU seconds (user + system) of the last command :func:`_timed` ran, its children included.
+last_cpu = [0.0]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _timed(args: list[str], env: Mapping[str, str]) -> float:
+    """Wall-clock seconds of ``args``; its CPU seconds go to :data:`last_cpu`."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(args, env=dict(env), capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    last_cpu[0] = _children_cpu() - cpu
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} exited {result.returncode}: {result.stderr.strip()}")
     return elapsed
@@ -53,7 +79,7 @@ def _median(label: str, timings: list[float]) -> float:
     return value
 
 
-def report(runs: int = 5) -> None:
+def report(runs: int = 7) -> None:
     print("install_helper (local wheelhouse, no index, fresh HOME):")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -86,10 +112,10 @@ def report(runs: int = 5) -> None:
         every_wheel = sorted(str(w) for w in wheelhouse.glob("*.whl"))
         core_wheels = [w for w in every_wheel if Path(w).name.split("-")[0].lower() in core_names]
 
-        def cold(extra: Optional[Mapping[str, str]] = None) -> float:
+        def cold(extra: Optional[Mapping[str, str]] = None, shell: tuple[str, ...] = ("bash",)) -> float:
             shutil.rmtree(home, ignore_errors=True)
             home.mkdir()
-            return _timed(["bash", str(script)], {**env, **(extra or {})})
+            return _timed([*shell, str(script)], {**env, **(extra or {})})
 
         def plain(wheels: list[str]) -> float:
             target = root / "target"
@@ -100,11 +126,14 @@ def report(runs: int = 5) -> None:
         page_names = {"jinja2", "markupsafe"}  # the HTML page's template engine, counted on its own
         without_page = [w for w in core_wheels if Path(w).name.split("-")[0].lower() not in page_names]
         rounds: dict[str, list[float]] = {"cold": [], "jq": [], "all": [], "core": [], "no-page": []}
+        cpu: dict[str, list[float]] = {"cold": [], "core": []}
         for _ in range(runs):  # interleaved, so that a busy machine weighs on every figure alike
             rounds["cold"].append(cold())
+            cpu["cold"].append(last_cpu[0])
             rounds["jq"].append(cold({"CB_PARAM_JQ": "true"}))
             rounds["all"].append(plain(every_wheel))
             rounds["core"].append(plain(core_wheels))
+            cpu["core"].append(last_cpu[0])
             rounds["no-page"].append(plain(without_page))
         cold_time = _median("install_helper cold (image pip; no jq)", rounds["cold"])
         cold_jq = _median("install_helper cold, jq: true", rounds["jq"])
@@ -124,6 +153,17 @@ def report(runs: int = 5) -> None:
         warm_path = _median(
             "install_helper warm (on PATH)", [_timed(["bash", str(script)], on_path) for _ in range(runs)]
         )
+        applets = _busybox_applets(root / "busybox-bin")
+        for label, shell in (("dash", ("dash",)), ("busybox sh", ("busybox", "sh"))):
+            program = shutil.which(shell[0])
+            if applets is None or program is None:
+                print(f"  install_helper cold under {label}: skipped ({shell[0]} or busybox is not installed)")
+                continue
+            no_bash = {"PATH": f"{bin_dir}:{applets}"}
+            _median(
+                f"install_helper cold under {label}, busybox's applets and no bash on PATH",
+                [cold(no_bash, (program, *shell[1:])) for _ in range(max(2, runs // 2))],
+            )
         cold()
         lib = str(home / ".cb-helper" / f"helper-{helper_version()}" / "lib")
         imports = [
@@ -146,4 +186,17 @@ def report(runs: int = 5) -> None:
             f"  ratios: cold / plain pip of all pinned wheels {cold_time / plain_all:.2f}; cold / plain pip of the "
             f"same {len(core_wheels)} wheels {cold_time / plain_core:.2f}; jq: true / all {cold_jq / plain_all:.2f}; "
             f"without pip / all {fallback / plain_all:.2f}; warm {max(warm_dir, warm_path):.2f} s at most"
+        )
+        # Each round runs both within seconds: the ratio within a round is least moved by other load.
+        paired = statistics.median(c / p for c, p in zip(rounds["cold"], rounds["core"]))
+        best = min(rounds["cold"]) / min(rounds["core"])
+        print(
+            f"  cold / plain pip of the same {len(core_wheels)} wheels: median of the {runs} rounds' ratios "
+            f"{paired:.2f}; best of {runs} each {best:.2f}"
+        )
+        # CPU time, which other load on the machine moves far less than wall-clock time.
+        cold_cpu, plain_cpu = statistics.median(cpu["cold"]), statistics.median(cpu["core"])
+        print(
+            f"  CPU seconds (user + system, medians): install_helper cold {cold_cpu:.2f}, plain pip of the same "
+            f"{len(core_wheels)} wheels {plain_cpu:.2f}; ratio {cold_cpu / plain_cpu:.2f}"
         )

@@ -1,4 +1,5 @@
-"""Benchmarks: print figures for start-up, pagination, API calls, approve on a WAN and install (``make bench``).
+"""Benchmarks: print figures for start-up, pagination, API calls, approve on a WAN, install and the orb's
+footprint (``make bench``).
 
 Figures, not assertions: nothing here fails on a slow machine.
 """
@@ -104,6 +105,7 @@ def pagination(jobs: int = 2000, page_size: int = 20) -> None:
 def main() -> int:
     sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tools.orbkit, for the packed installer
     import bench_calls
+    import bench_footprint
     import bench_install
     import bench_wan
 
@@ -113,6 +115,7 @@ def main() -> int:
     bench_calls.report()
     bench_wan.report()
     bench_install.report()
+    bench_footprint.report()
     return 0
 
 

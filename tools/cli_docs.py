@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from cb_helper.cli import cli
+from tools.generated import write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "commands.md"
@@ -39,14 +40,7 @@ def _help(command: click.Command, path: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run python -m tools.cli_docs", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(TARGET, render(), "tools.cli_docs", argv)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from tools.generated import write_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 ORB_SRC = ROOT / "orb" / "src"
 TARGET = ROOT / "docs" / "orb-reference.md"
@@ -122,14 +124,7 @@ def render(src: Path = ORB_SRC) -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run python -m tools.orb_docs", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(TARGET, render(), "tools.orb_docs", argv)
 
 
 if __name__ == "__main__":

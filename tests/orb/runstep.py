@@ -1,9 +1,12 @@
-"""Run one ``run`` step of the packed orb in bash, roughly as CircleCI would (an approximation).
+"""Run one ``run`` step of the packed orb in a shell, roughly as CircleCI would (an approximation).
 
 Steps in ``when``/``unless`` blocks count only when their condition holds for the arguments. The step's
 ``command`` gets ``\\<<`` turned back into ``<<``; its ``environment`` values get
 ``<< parameters.x >>`` replaced by the given arguments or the declared defaults (booleans as 1/0) and
 ``<< pipeline.id >>`` by a fixed id. That is all the config compiler does for these steps.
+
+CircleCI runs a step with bash when the image has it and with ``/bin/sh`` otherwise, so every step runs
+under each of :data:`SHELLS`: bash, dash (Debian's ``/bin/sh``) and busybox ash (Alpine's).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +23,8 @@ from typing import Any
 from tools.orbkit.bundle import build_orb
 from tools.orbkit.goyaml import load_text
 
+#: The shells a step may run under, and how to run a script file with each.
+SHELLS: dict[str, tuple[str, ...]] = {"bash": ("bash",), "dash": ("dash",), "busybox": ("busybox", "sh")}
 PIPELINE_ID = "5034460f-c7c4-4c43-9457-de07e2029e7b"
 _REFERENCE = re.compile(r"<<\s*(parameters|pipeline)\.([A-Za-z0-9_.-]+)\s*>>")
 
@@ -84,7 +90,12 @@ def step_environment(command: str, arguments: Mapping[str, Any], step: int = 0) 
 
 
 def run_step(
-    command: str, arguments: Mapping[str, Any], path_dirs: list[Path], extra_env: Mapping[str, str], step: int = 0
+    command: str,
+    arguments: Mapping[str, Any],
+    path_dirs: list[Path],
+    extra_env: Mapping[str, str],
+    step: int = 0,
+    shell: str = "bash",
 ) -> subprocess.CompletedProcess[str]:
     """Run the step with ``path_dirs`` first on PATH and ``extra_env`` on top of the step's environment."""
     script, env = step_environment(command, arguments, step)
@@ -94,18 +105,27 @@ def run_step(
         **env,
         **extra_env,
     }
-    return run_script(script, full_env, path_dirs[0])
+    return run_script(script, full_env, path_dirs[0], shell=shell)
+
+
+def shell_command(shell: str) -> list[str]:
+    """The command line that runs a script file under ``shell`` (one of :data:`SHELLS`), found on this machine."""
+    program, *arguments = SHELLS[shell]
+    found = shutil.which(program)
+    if found is None:
+        raise FileNotFoundError(f"{program} is not installed (expected on PATH to run the orb's steps under {shell})")
+    return [found, *arguments]
 
 
 def run_script(
-    script: str, env: Mapping[str, str], directory: Path, timeout: float = 120
+    script: str, env: Mapping[str, str], directory: Path, timeout: float = 120, shell: str = "bash"
 ) -> subprocess.CompletedProcess[str]:
     """Run ``script`` from a file, as CircleCI does (a step's command can be longer than one argument may be)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "step.sh"
     path.write_text(script, encoding="utf-8")
     return subprocess.run(
-        ["bash", str(path)], env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+        [*shell_command(shell), str(path)], env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

@@ -1,4 +1,5 @@
-"""The orb's run steps assemble the right cb-helper command line, and pass its exit status through."""
+"""The orb's run steps assemble the right cb-helper command line, and pass its exit status through, under
+bash, dash and busybox ash alike (the ``shell`` fixture)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,13 @@ RECORD = '{"v":1}'  # the scripts pass the record on untouched; cb-helper parses
 
 
 def run_fake(
-    tmp_path: Path, command: str, arguments: dict[str, Any], exit_code: int = 0, step: int = 0, bash_env: str = ""
+    shell: str,
+    tmp_path: Path,
+    command: str,
+    arguments: dict[str, Any],
+    exit_code: int = 0,
+    step: int = 0,
+    bash_env: str = "",
 ) -> tuple[int, list[str]]:
     bin_dir = tmp_path / "bin"
     fake_helper(bin_dir, sys.executable)
@@ -36,14 +43,16 @@ def run_fake(
             "BASH_ENV": bash_env,
         },
         step,
+        shell,
     )
+    assert "not found" not in result.stderr, result.stderr
     calls = [json.loads(line) for line in argv_file.read_text().splitlines()] if argv_file.exists() else []
     assert len(calls) <= 1
     return result.returncode, calls[0] if calls else []
 
 
-def test_trigger_hands_off_the_record_and_never_the_token(tmp_path: Path) -> None:
-    code, argv = run_fake(tmp_path, "trigger_pipeline", {"project_slug": "gh/acme/b", "branch": "main"})
+def test_trigger_hands_off_the_record_and_never_the_token(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path, "trigger_pipeline", {"project_slug": "gh/acme/b", "branch": "main"})
     assert code == 0
     assert argv[0] == "trigger"
     assert argv[argv.index("--project") + 1] == "gh/acme/b"
@@ -63,8 +72,9 @@ def test_trigger_hands_off_the_record_and_never_the_token(tmp_path: Path) -> Non
     assert SECRET not in json.dumps(argv)
 
 
-def test_trigger_options(tmp_path: Path) -> None:
+def test_trigger_options(shell: str, tmp_path: Path) -> None:
     code, argv = run_fake(
+        shell,
         tmp_path,
         "trigger_pipeline",
         {
@@ -89,8 +99,10 @@ def test_trigger_options(tmp_path: Path) -> None:
     assert "--branch" not in argv
 
 
-def test_legacy_handoff_passes_the_two_ids(tmp_path: Path) -> None:
-    code, argv = run_fake(tmp_path, "trigger_pipeline", {"project_slug": "gh/a/b", "branch": "x", "handoff": "legacy"})
+def test_legacy_handoff_passes_the_two_ids(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(
+        shell, tmp_path, "trigger_pipeline", {"project_slug": "gh/a/b", "branch": "x", "handoff": "legacy"}
+    )
     assert code == 0
     assert [a for a in argv if "=" in a] == [
         f"triggering-pipeline-id={PIPELINE_ID}",
@@ -100,8 +112,9 @@ def test_legacy_handoff_passes_the_two_ids(tmp_path: Path) -> None:
     assert "--handoff-file" not in argv
 
 
-def test_trigger_parameter_names_are_configurable(tmp_path: Path) -> None:
+def test_trigger_parameter_names_are_configurable(shell: str, tmp_path: Path) -> None:
     code, argv = run_fake(
+        shell,
         tmp_path,
         "trigger_pipeline",
         {
@@ -115,6 +128,7 @@ def test_trigger_parameter_names_are_configurable(tmp_path: Path) -> None:
     assert code == 0
     assert [a for a in argv if "=" in a] == [f"upstream={PIPELINE_ID}"]
     code, argv = run_fake(
+        shell,
         tmp_path / "record",
         "trigger_pipeline",
         {
@@ -131,19 +145,19 @@ def test_trigger_parameter_names_are_configurable(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("exit_code", [1, 2, 3, 4, 5])
-def test_exit_status_passes_through(tmp_path: Path, exit_code: int) -> None:
+def test_exit_status_passes_through(shell: str, tmp_path: Path, exit_code: int) -> None:
     for command, arguments in (
         ("trigger_pipeline", {"project_slug": "gh/a/b", "branch": "main"}),
         ("approve_job", {}),
         ("check_status", {}),
     ):
         directory = tmp_path / command
-        assert run_fake(directory, command, arguments, exit_code)[0] == exit_code
+        assert run_fake(shell, directory, command, arguments, exit_code)[0] == exit_code
 
 
-def test_circle_back_proves_the_record_then_approves_from_the_receipt(tmp_path: Path) -> None:
+def test_circle_back_proves_the_record_then_approves_from_the_receipt(shell: str, tmp_path: Path) -> None:
     arguments = {"upstream": RECORD, "allowed_projects": "gh/acme/a, gh/acme/c  bb/x/y"}
-    code, prove = run_fake(tmp_path / "prove", "approve_job", arguments, step=0)
+    code, prove = run_fake(shell, tmp_path / "prove", "approve_job", arguments, step=0)
     assert code == 0
     assert prove[:3] == ["approve", "--upstream", RECORD]
     assert prove[prove.index("--downstream-pipeline-id") + 1] == PIPELINE_ID
@@ -161,19 +175,20 @@ def test_circle_back_proves_the_record_then_approves_from_the_receipt(tmp_path: 
     proven = tmp_path / "approve" / "bin" / ".circleback" / "receipt" / "receipt.json"
     proven.parent.mkdir(parents=True)
     proven.write_text("{}", encoding="utf-8")  # what the step before writes once the record is proven
-    code, approve = run_fake(tmp_path / "approve", "approve_job", arguments, step=2)
+    code, approve = run_fake(shell, tmp_path / "approve", "approve_job", arguments, step=2)
     assert code == 0
     assert approve[:3] == ["approve", "--from-receipt", receipt.replace("/prove/", "/approve/")]
-    code, nothing = run_fake(tmp_path / "unproven", "approve_job", arguments, step=2)  # no receipt was written
+    code, nothing = run_fake(shell, tmp_path / "unproven", "approve_job", arguments, step=2)  # no receipt
     assert code == 0
     assert nothing == []  # the record was not proven: nothing to approve, and no second error
 
 
-def test_legacy_circle_back_needs_allowed_projects(tmp_path: Path) -> None:
-    code, argv = run_fake(tmp_path / "refused", "approve_job", {"upstream_workflow_id": WORKFLOW_ID})
+def test_legacy_circle_back_needs_allowed_projects(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path / "refused", "approve_job", {"upstream_workflow_id": WORKFLOW_ID})
     assert code == 2
     assert argv == []  # refused before cb-helper runs
     code, argv = run_fake(
+        shell,
         tmp_path,
         "approve_job",
         {
@@ -193,34 +208,36 @@ def test_legacy_circle_back_needs_allowed_projects(tmp_path: Path) -> None:
     assert allowed == ["gh/acme/a", "gh/acme/c", "bb/x/y"]
 
 
-def test_approve_without_upstream_passes_an_empty_record(tmp_path: Path) -> None:
-    code, argv = run_fake(tmp_path, "approve_job", {})
+def test_approve_without_upstream_passes_an_empty_record(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path, "approve_job", {})
     assert code == 0
     assert argv[:3] == ["approve", "--upstream", ""]
     assert "--allow-project" not in argv
 
 
-def test_check_status_reads_the_id_file_or_the_id(tmp_path: Path) -> None:
-    code, argv = run_fake(tmp_path / "a", "check_status", {"timeout": 60, "interval": 2})
+def test_check_status_reads_the_id_file_or_the_id(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path / "a", "check_status", {"timeout": 60, "interval": 2})
     assert code == 0
     assert argv[:2] == ["status", "--wait"]
     assert argv[argv.index("--id-file") + 1] == "/tmp/circleback/pipeline-id"
     assert argv[argv.index("--timeout") + 1] == "60"
     assert argv[argv.index("--interval") + 1] == "2"
-    code, argv = run_fake(tmp_path / "b", "check_status", {"pipeline_id": PIPELINE_ID})
+    code, argv = run_fake(shell, tmp_path / "b", "check_status", {"pipeline_id": PIPELINE_ID})
     assert argv[argv.index("--pipeline-id") + 1] == PIPELINE_ID
     assert "--id-file" not in argv
 
 
 @pytest.mark.parametrize("exit_code", [0, 1])
-def test_check_status_writes_outputs_and_junit_and_exports_the_outputs(tmp_path: Path, exit_code: int) -> None:
+def test_check_status_writes_outputs_and_junit_and_exports_the_outputs(
+    shell: str, tmp_path: Path, exit_code: int
+) -> None:
     outputs = tmp_path / "workspace" / "outputs"
     outputs.mkdir(parents=True)
     (outputs / "outputs.env").write_text("B_image_digest=sha256:0f1e\nB_note='two words'\n")  # as cb-helper writes it
     bash_env = tmp_path / "bash_env"
     bash_env.write_text("")
     arguments = {"outputs_dir": str(outputs), "env_prefix": "B_"}
-    code, argv = run_fake(tmp_path, "check_status", arguments, exit_code, bash_env=str(bash_env))
+    code, argv = run_fake(shell, tmp_path, "check_status", arguments, exit_code, bash_env=str(bash_env))
     assert code == exit_code  # the verdict's exit status, after the export
     assert argv[argv.index("--outputs-dir") + 1] == str(outputs)
     assert argv[argv.index("--env-prefix") + 1] == "B_"
@@ -234,14 +251,70 @@ def test_check_status_writes_outputs_and_junit_and_exports_the_outputs(tmp_path:
     }
 
 
-def test_circle_back_passes_the_outputs_file(tmp_path: Path) -> None:
-    code, prove = run_fake(tmp_path, "approve_job", {"upstream": RECORD, "outputs": "~/ws/outputs.json"})
+def test_circle_back_passes_the_outputs_file(shell: str, tmp_path: Path) -> None:
+    code, prove = run_fake(shell, tmp_path, "approve_job", {"upstream": RECORD, "outputs": "~/ws/outputs.json"})
     assert code == 0
     assert prove[prove.index("--outputs") + 1] == str(tmp_path / "bin" / "ws" / "outputs.json")
 
 
-def test_sweep_passes_each_project_and_each_cancel_project(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "arguments", "step"),
+    [
+        ("trigger_pipeline", {"project_slug": "gh/a/b", "branch": "main"}, 0),
+        ("approve_job", {"upstream": RECORD}, 0),
+        ("approve_job", {"upstream": RECORD}, 2),
+        ("check_status", {}, 0),
+        ("sweep", {"projects": "gh/a/b"}, 0),
+    ],
+)
+def test_a_step_finds_cb_helper_through_bash_env(
+    shell: str, tmp_path: Path, command: str, arguments: dict[str, Any], step: int
+) -> None:
+    """Under sh CircleCI does not read $BASH_ENV, where install_helper put cb-helper on PATH: the step does."""
+    installed = tmp_path / "install" / "bin"
+    fake_helper(installed, sys.executable)
+    bash_env = tmp_path / "bash_env"
+    bash_env.write_text(f'export PATH="{installed}:$PATH"\n')
+    argv_file = tmp_path / "argv.jsonl"
+    receipt = tmp_path / "home" / ".circleback" / "receipt" / "receipt.json"
+    receipt.parent.mkdir(parents=True)
+    receipt.write_text("{}")  # the circle-back approves only from a receipt the proof wrote
+    result = run_step(
+        command,
+        arguments,
+        [tmp_path / "home"],
+        {"FAKE_ARGV_FILE": str(argv_file), "BASH_ENV": str(bash_env), "CIRCLE_WORKFLOW_ID": WORKFLOW_ID},
+        step,
+        shell,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(argv_file.read_text().splitlines()) == 1
+
+
+def test_sweep_options(shell: str, tmp_path: Path) -> None:
     code, argv = run_fake(
+        shell,
+        tmp_path,
+        "sweep",
+        {"projects": "gh/acme/a,gh/acme/b ,, bb/x/y\tgh/acme/*", "dry_run": True, "cancel_orphans": False},
+    )
+    assert code == 0
+    assert argv[0] == "sweep"
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--project"] == [
+        "gh/acme/a",
+        "gh/acme/b",
+        "bb/x/y",
+        "gh/acme/*",  # passed on as written, never expanded as a file pattern
+    ]
+    assert "--dry-run" in argv
+    assert "--cancel-orphans" not in argv
+    assert argv[argv.index("--since") + 1] == "24h"
+    assert argv[argv.index("--token-env") + 1] == "CIRCLE_TOKEN"
+
+
+def test_sweep_passes_each_project_and_each_cancel_project(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(
+        shell,
         tmp_path,
         "sweep",
         {"projects": "gh/acme/a, gh/acme/d", "cancel_projects": "gh/acme/b,gh/acme/c"},
@@ -255,17 +328,17 @@ def test_sweep_passes_each_project_and_each_cancel_project(tmp_path: Path) -> No
     assert SECRET not in json.dumps(argv)
 
 
-def test_sweep_without_cancel_projects_cancels_nowhere(tmp_path: Path) -> None:
-    code, argv = run_fake(tmp_path, "sweep", {"projects": "gh/acme/a"})
+def test_sweep_without_cancel_projects_cancels_nowhere(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path, "sweep", {"projects": "gh/acme/a"})
     assert code == 0
     assert "--cancel-project" not in argv
 
 
-def test_the_circle_back_passes_hold_timeout(tmp_path: Path) -> None:
-    code, argv = run_fake(tmp_path / "default", "approve_job", {"upstream": RECORD})
+def test_the_circle_back_passes_hold_timeout(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path / "default", "approve_job", {"upstream": RECORD})
     assert code == 0
     assert argv[argv.index("--hold-timeout") + 1] == "300"
-    code, argv = run_fake(tmp_path / "set", "approve_job", {"upstream": RECORD, "hold_timeout": 45})
+    code, argv = run_fake(shell, tmp_path / "set", "approve_job", {"upstream": RECORD, "hold_timeout": 45})
     assert code == 0
     assert argv[argv.index("--hold-timeout") + 1] == "45"
     job = packed_orb()["jobs"]["circle_back"]
@@ -274,12 +347,13 @@ def test_the_circle_back_passes_hold_timeout(tmp_path: Path) -> None:
     assert approve["hold_timeout"] == "<< parameters.hold_timeout >>"
 
 
-def test_the_trigger_passes_the_upstream_record_of_a_chain(tmp_path: Path) -> None:
-    code, argv = run_fake(tmp_path / "none", "trigger_pipeline", {"project_slug": "gh/a/c", "branch": "main"})
+def test_the_trigger_passes_the_upstream_record_of_a_chain(shell: str, tmp_path: Path) -> None:
+    code, argv = run_fake(shell, tmp_path / "none", "trigger_pipeline", {"project_slug": "gh/a/c", "branch": "main"})
     assert code == 0
     assert "--upstream" not in argv
     assert "--chain-margin" not in argv
     code, argv = run_fake(
+        shell,
         tmp_path / "chain",
         "trigger_pipeline",
         {"project_slug": "gh/a/c", "branch": "main", "upstream": RECORD, "chain_margin": "15m"},

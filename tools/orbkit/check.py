@@ -1,4 +1,4 @@
-"""``python -m tools.orbkit check``: pack, validate, semantic checks, review, shellcheck and yamllint."""
+"""``python -m tools.orbkit check``: pack, validate, semantic checks, review, footprint, shellcheck and yamllint."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.orbkit.bundle import BUNDLE_PATH, ORB_SRC, PACKAGE_DIR, REPO_ROOT, build_orb, helper_version, render_bundle
+from tools.orbkit.footprint import COMMAND_BUDGET, JOB_BUDGET, budget_problems
 from tools.orbkit.goyaml import load_file, load_text
 from tools.orbkit.lint import shellcheck, yamllint
 from tools.orbkit.review import Review
@@ -48,13 +49,13 @@ def example_version_problems(orb: dict[str, Any], version: str) -> list[str]:
     return problems
 
 
-def collect(network: bool = False, tag: str = "", write_dist: bool = True) -> list[Section]:
+def collect(network: bool = False, tag: str = "", write_dist: bool = True, orb_src: Path = ORB_SRC) -> list[Section]:
     """Run every check; each section lists its problems.
 
     ``tag`` is the release tag RC011 compares the examples with; without one, it is the tag this
     version will be released under (``v`` + the helper's version), so RC011 always runs.
     """
-    text = build_orb()
+    text = build_orb(orb_src)
     if write_dist:
         DIST_ORB.parent.mkdir(parents=True, exist_ok=True)
         DIST_ORB.write_text(text, encoding="utf-8")
@@ -71,14 +72,16 @@ def collect(network: bool = False, tag: str = "", write_dist: bool = True) -> li
             semantic.extend(str(f) for f in check_usage(f".circleci/{name}", config, orb, ORB_REF))
     sections.append(Section("semantic checks", semantic))
     review = Section("review (RC001-RC012)")
-    for rule in Review(ORB_SRC, orb_alias=ORB_ALIAS, tag=tag, network=network).run():
+    for rule in Review(orb_src, orb_alias=ORB_ALIAS, tag=tag, network=network).run():
         review.problems.extend(f"{rule.code} {rule.title} {p}" for p in rule.problems)
         if rule.skipped:
             review.notes.append(f"{rule.code} skipped: {rule.skipped}")
     sections.append(review)
-    scripts = sorted(p for p in (ORB_SRC / "scripts").glob("*.sh") if p.name != Path(BUNDLE_PATH).name)
-    sections.append(Section("shellcheck", shellcheck(scripts, extra_text=render_bundle())))
-    lint = yamllint(ORB_SRC, YAMLLINT_CONFIG)
+    budget = f"footprint (run command <= {COMMAND_BUDGET} bytes, compiled job <= {JOB_BUDGET})"
+    sections.append(Section(budget, budget_problems(orb)))
+    scripts = sorted(p for p in (orb_src / "scripts").glob("*.sh") if p.name != Path(BUNDLE_PATH).name)
+    sections.append(Section("shellcheck --shell=sh", shellcheck(scripts, extra_text=render_bundle(orb_src=orb_src))))
+    lint = yamllint(orb_src, YAMLLINT_CONFIG)
     if CIRCLECI_DIR.is_dir():
         lint += yamllint(CIRCLECI_DIR, YAMLLINT_CONFIG)
     sections.append(Section("yamllint", lint))
@@ -86,9 +89,11 @@ def collect(network: bool = False, tag: str = "", write_dist: bool = True) -> li
     return sections
 
 
-def run_checks(network: bool = False) -> int:
-    """Print a report; 0 when every check passes, 1 otherwise."""
-    sections = collect(network=network, tag=os.environ.get("CIRCLE_TAG", ""))
+def run_checks(network: bool = False, orb_src: Path = ORB_SRC) -> int:
+    """Print a report; 0 when every check passes, 1 otherwise. Only the project's own orb goes to dist/orb.yml."""
+    sections = collect(
+        network=network, tag=os.environ.get("CIRCLE_TAG", ""), write_dist=orb_src == ORB_SRC, orb_src=orb_src
+    )
     failed = 0
     for section in sections:
         status = "FAIL" if section.problems else "ok"

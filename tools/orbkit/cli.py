@@ -23,7 +23,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     pack.add_argument("--no-bundle", action="store_true", help="pack as is, without generating the helper bundle")
     bundle = commands.add_parser("bundle", help=f"write the generated {BUNDLE_PATH} into the orb source")
     bundle.add_argument("src", nargs="?", type=Path, default=ORB_SRC)
-    check = commands.add_parser("check", help="pack, validate, review, shellcheck and yamllint the orb")
+    check = commands.add_parser(
+        "check", help="pack SRC (default orb/src), validate, review, size, shellcheck, yamllint"
+    )
+    check.add_argument("src", nargs="?", type=Path, default=ORB_SRC)
     check.add_argument("--network", action="store_true", help="also run RC006/RC007 (they fetch URLs)")
     args = parser.parse_args(argv)
 
@@ -45,4 +48,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 255
     from tools.orbkit.check import run_checks
 
-    return run_checks(network=args.network)
+    return run_checks(network=args.network, orb_src=args.src)

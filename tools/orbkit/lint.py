@@ -1,4 +1,4 @@
-"""shellcheck on the orb's scripts (and the generated bundle), yamllint on the orb source."""
+"""shellcheck (as POSIX sh) on the orb's scripts and the generated bundle, yamllint on the orb source."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ def shellcheck(scripts: list[Path], extra_text: str = "") -> list[str]:
     problems: list[str] = []
     tool = str(BIN / "shellcheck")
     if scripts:
-        result = subprocess.run([tool, "--shell=bash", *map(str, scripts)], capture_output=True, text=True, check=False)
+        result = subprocess.run([tool, "--shell=sh", *map(str, scripts)], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             problems.extend(line for line in result.stdout.splitlines() if line.strip())
     if extra_text:
         result = subprocess.run(
-            [tool, "--shell=bash", "-"], input=extra_text, capture_output=True, text=True, check=False
+            [tool, "--shell=sh", "-"], input=extra_text, capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
             problems.extend(line for line in result.stdout.splitlines() if line.strip())

@@ -49,6 +49,17 @@ def stored_handoff(client: CircleCIClient, job: dict[str, Any]) -> Optional[Hand
 
 def handoffs_for_hold(client: CircleCIClient, hold: dict[str, Any], jobs: Iterable[dict[str, Any]]) -> list[Handoff]:
     """The handoffs stored by the jobs ``hold`` requires (its ``dependencies``), naming this very hold."""
+    return [handoff for _job, handoff in handoffs_with_jobs(client, hold, jobs)]
+
+
+def handoffs_with_jobs(
+    client: CircleCIClient, hold: dict[str, Any], jobs: Iterable[dict[str, Any]]
+) -> list[tuple[dict[str, Any], Handoff]]:
+    """Each build job ``hold`` requires that stored a handoff naming this very hold, with that handoff.
+
+    A handoff naming another hold is about that hold, not this one (a person's gate that happens to require a
+    trigger job), and is left out.
+    """
     by_id = {str(job.get("id")): job for job in jobs}
     found = []
     for dependency in hold.get("dependencies") or []:
@@ -57,5 +68,5 @@ def handoffs_for_hold(client: CircleCIClient, hold: dict[str, Any], jobs: Iterab
             continue
         handoff = stored_handoff(client, job)
         if handoff is not None and handoff.record.hold == hold.get("name"):
-            found.append(handoff)
+            found.append((job, handoff))
     return found

@@ -26,7 +26,7 @@ from cb_helper.api.client import CircleCIClient
 from cb_helper.api.errors import NotFound
 from cb_helper.api.times import parse_time
 from cb_helper.api.vocabulary import same_project
-from cb_helper.pattern.proof import stored_handoff
+from cb_helper.pattern.proof import handoffs_with_jobs
 from cb_helper.pattern.record import Handoff
 
 log = logging.getLogger("cb_helper")
@@ -59,21 +59,8 @@ class Proof:
 def stored_for_hold(
     client: CircleCIClient, hold: dict[str, Any], jobs: Iterable[dict[str, Any]]
 ) -> list[StoredHandoff]:
-    """The handoffs stored by the build jobs ``hold`` requires, naming this hold by name, each with its job.
-
-    A handoff naming another hold is about that hold, not this one (a person's gate that happens to require a
-    trigger job), and is not returned.
-    """
-    by_id = {str(job.get("id")): job for job in jobs}
-    found = []
-    for dependency in hold.get("dependencies") or []:
-        job = by_id.get(str(dependency))
-        if job is None or job.get("type") == "approval":
-            continue
-        handoff = stored_handoff(client, job)
-        if handoff is not None and handoff.record.hold == hold.get("name"):
-            found.append(StoredHandoff(job, handoff))
-    return found
+    """The handoffs stored by the build jobs ``hold`` requires, naming this hold by name, each with its job."""
+    return [StoredHandoff(job, handoff) for job, handoff in handoffs_with_jobs(client, hold, jobs)]
 
 
 def verify(
