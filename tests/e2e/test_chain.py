@@ -87,7 +87,10 @@ def test_c_nests_inside_bs_deadline_and_one_sweep_cancels_b_and_c(packed_orb: Pa
     [swept] = outputs
     assert swept.returncode == 0, swept.stderr
     assert "past the deadline" in swept.stdout
-    assert f"canceled 1 workflow(s) of B; canceled 1 workflow(s) of {C} pipeline {c_pipeline.id}" in swept.stdout
+    assert (
+        f"canceled 1 workflow(s) of B; released the hold; canceled 1 workflow(s) of {C} pipeline {c_pipeline.id}"
+        in swept.stdout
+    )
     assert [w.status for w in result.pipeline(B).workflows] == ["canceled"]
     assert [w.status for w in result.pipeline(C).workflows] == ["canceled"]
     assert result.pipeline(A).job(HOLD).status == "success"

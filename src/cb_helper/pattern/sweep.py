@@ -215,9 +215,17 @@ def _act(
     options: SweepOptions,
 ) -> None:
     try:
-        if finding.decision in ("cancel", "cancel_and_release"):
+        cancel = finding.decision in ("cancel", "cancel_and_release")
+        if cancel:
             canceled = cancel_pipeline(client, finding.downstream_pipeline_id)
             finding.done.append(f"canceled {len(canceled)} workflow(s) of B" if canceled else "B was already stopped")
+        if release and hold.get("status") == "on_hold":
+            result = approve_job(client, workflow, hold)
+            hold["status"] = "success"  # one approval per hold, even for several handoffs
+            finding.done.append(
+                "released the hold" if result.outcome == "approved" else "the hold was already released"
+            )
+        if cancel:  # A is released first: walking B's chain reads every job's artifacts
             below = cancel_chain(
                 client,
                 finding.downstream_pipeline_id,
@@ -225,12 +233,6 @@ def _act(
                 lambda slug: may_cancel(slug, options.cancel_projects),
             )
             finding.done.extend(describe_links(below))
-        if release and hold.get("status") == "on_hold":
-            result = approve_job(client, workflow, hold)
-            hold["status"] = "success"  # one approval per hold, even for several handoffs
-            finding.done.append(
-                "released the hold" if result.outcome == "approved" else "the hold was already released"
-            )
     except CbError as exc:
         finding.error = str(exc)
         log.warning("sweep: %s %s: %s", finding.project, finding.hold, exc)
